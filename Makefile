@@ -1,0 +1,31 @@
+# `make demo` and `make test` set up .venv when it is missing (Python 3.11+).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup redis lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's redis-server, for the Redis backend's tests (installed if missing).
+redis:
+	@bash scripts/redis.sh install
+
+demo: setup
+	$(BIN)/newsmill demo
+
+test: setup redis
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check spiders pipelines flows tests bench
+
+clean:
+	rm -rf $(VENV) data build *.egg-info

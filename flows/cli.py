@@ -1,0 +1,121 @@
+"""The `newsmill` command line (DESIGN.md contract 2).
+
+Bad input ends the command with status 2 and one line naming what is wrong; a
+run that could do nothing ends with status 1; anything else is 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from pipelines.lock import DataDirBusy
+from pipelines.settings import Settings, load_settings
+from pipelines.sources import SourcesError, load_sources
+from pipelines.warc_read import WarcInputError
+
+BAD_INPUT = (SourcesError, WarcInputError, DataDirBusy, ValueError)
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number >= 1: {value!r}")
+    return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsmill", description="News sites in, a deduplicated Parquet dataset out.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_dir(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", type=Path, default=None, help="dataset root (default ./data or NEWSMILL_DATA_DIR)")
+
+    def window(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--since", type=_date, help="published on or after this date (YYYY-MM-DD)")
+        p.add_argument("--until", type=_date, help="published on or before this date (YYYY-MM-DD)")
+
+    crawl = sub.add_parser("crawl", help="crawl the sources once: fetch, extract, dedup, land Parquet")
+    crawl.add_argument("--sources", type=Path, required=True, help="sources file (YAML)")
+    data_dir(crawl)
+    window(crawl)
+    crawl.add_argument("--max-pages", type=_positive, help="article pages per source for this run")
+
+    backfill = sub.add_parser("backfill", help="process existing WARC files, globs or directories")
+    backfill.add_argument("warcs", nargs="+", help="WARC files, globs, directories (local or s3://)")
+    data_dir(backfill)
+    window(backfill)
+    backfill.add_argument("--source", help="label rows with this source name (default: the domain)")
+
+    demo = sub.add_parser("demo", help="serve the bundled sample news web on loopback and crawl it")
+    data_dir(demo)
+
+    stats = sub.add_parser("stats", help="what the dataset holds")
+    data_dir(stats)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(data_dir=args.data_dir)
+        return COMMANDS[args.command](args, settings)
+    except BAD_INPUT as exc:
+        print(f"newsmill {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"newsmill {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _print_report(report: dict) -> int:
+    from flows.report import summary_lines
+
+    print("\n".join(summary_lines(report)))
+    print(f"  report: {report['report_path']}")
+    nothing_done = report["status"] == "failed" and not report["totals"].get("rows_landed")
+    return 1 if nothing_done else 0
+
+
+def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
+    load_sources(args.sources)  # a bad file fails here, before Prefect starts
+    from flows.crawl import crawl_flow
+
+    return _print_report(crawl_flow(str(args.sources), settings, args.since, args.until, args.max_pages))
+
+
+def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.crawl import backfill_flow
+    from pipelines.warc_read import expand_inputs
+
+    expand_inputs(args.warcs)  # a missing file fails here, before Prefect starts
+    return _print_report(backfill_flow(args.warcs, settings, args.since, args.until, args.source))
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.demo import run_demo
+
+    return run_demo(settings)
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.stats import dataset_stats, stats_lines
+    from pipelines.layout import DataDir
+
+    data = DataDir(settings.data_dir)
+    print("\n".join(stats_lines(dataset_stats(data), data)))
+    return 0
+
+
+COMMANDS = {"crawl": cmd_crawl, "backfill": cmd_backfill, "demo": cmd_demo, "stats": cmd_stats}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The crawl and backfill flows: one run each, under the data directory's lock."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+
+from flows.process import process_warcs
+from flows.report import build_report, save_report
+from flows.tasks import RunContext, StageTotals, crawl_sites
+from pipelines.atomic import clean_stale_tmp
+from pipelines.layout import DataDir
+from pipelines.lock import RunLock
+from pipelines.settings import Settings
+from pipelines.sources import load_sources
+from pipelines.warc_read import expand_inputs
+
+CRAWL_TIMEOUT_S = 6 * 3600
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def _context(kind: str, settings: Settings, **kw) -> RunContext:
+    now = datetime.now(timezone.utc)
+    return RunContext(run_id=new_run_id(now), kind=kind, data=DataDir(settings.data_dir).make(),
+                      settings=settings, started_at=now, **kw)
+
+
+def _finish(ctx: RunContext, totals: StageTotals, crawl: dict | None, error: str) -> dict:
+    status = "failed" if error else "ok"
+    report = build_report(ctx, totals, crawl, status, error)
+    report["report_path"] = save_report(ctx, report)
+    get_run_logger().info("run report: %s", report["report_path"])
+    return report
+
+
+@flow(name="newsmill-crawl")
+def crawl_flow(sources_path: str, settings: Settings, since: date | None = None, until: date | None = None,
+               max_pages: int | None = None) -> dict:
+    """Crawl the sources into WARC, then process every WARC file not yet landed."""
+    load_sources(sources_path)  # fail before any fetch, and before taking the lock
+    ctx = _context("crawl", settings, since=since, until=until)
+    totals = StageTotals()
+    crawl: dict | None = None
+    error = ""
+    with RunLock(ctx.data.state).acquire(ctx.run_id):
+        clean_stale_tmp(ctx.data.articles)
+        try:
+            crawl = crawl_sites(ctx, Path(sources_path), max_pages, CRAWL_TIMEOUT_S)
+        except Exception as exc:  # the report records it; WARC files already landed are still processed
+            error = str(exc)
+        # Files of this run and any left by a run that was killed before processing them.
+        warcs = sorted(str(p) for p in ctx.data.raw.glob("crawl_date=*/*.warc.gz") if not p.name.startswith("."))
+        process_warcs(ctx, warcs, totals)
+        return _finish(ctx, totals, crawl, error)
+
+
+@flow(name="newsmill-backfill")
+def backfill_flow(inputs: list[str], settings: Settings, since: date | None = None, until: date | None = None,
+                  source_label: str | None = None) -> dict:
+    """Process existing WARC files (own archives, CC-NEWS); finished files are skipped."""
+    warcs = expand_inputs(inputs)
+    ctx = _context("backfill", settings, since=since, until=until, source_label=source_label)
+    totals = StageTotals()
+    with RunLock(ctx.data.state).acquire(ctx.run_id):
+        clean_stale_tmp(ctx.data.articles)
+        process_warcs(ctx, warcs, totals)
+        return _finish(ctx, totals, None, "")
