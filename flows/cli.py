@@ -93,10 +93,11 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.crawl import backfill_flow
     from pipelines.warc_read import expand_inputs
 
     expand_inputs(args.warcs)  # a missing file fails here, before Prefect starts
+    from flows.crawl import backfill_flow
+
     return _print_report(backfill_flow(args.warcs, settings, args.since, args.until, args.source))
 
 
