@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     window(backfill)
     backfill.add_argument("--source", help="label rows with this source name (default: the domain)")
 
+    serve = sub.add_parser("serve", help="run the crawl on a cron schedule (a Prefect deployment) until stopped")
+    serve.add_argument("--sources", type=Path, required=True, help="sources file (YAML)")
+    serve.add_argument("--cron", required=True, help="cron expression, e.g. '*/30 * * * *'")
+    data_dir(serve)
+
     demo = sub.add_parser("demo", help="serve the bundled sample news web on loopback and crawl it")
     data_dir(demo)
 
@@ -89,7 +94,7 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
     load_sources(args.sources)  # a bad file fails here, before Prefect starts
     from flows.crawl import crawl_flow
 
-    return _print_report(crawl_flow(str(args.sources), settings, args.since, args.until, args.max_pages))
+    return _print_report(crawl_flow(str(args.sources), str(settings.data_dir), args.since, args.until, args.max_pages))
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
@@ -98,7 +103,14 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     expand_inputs(args.warcs)  # a missing file fails here, before Prefect starts
     from flows.crawl import backfill_flow
 
-    return _print_report(backfill_flow(args.warcs, settings, args.since, args.until, args.source))
+    return _print_report(backfill_flow(args.warcs, str(settings.data_dir), args.since, args.until, args.source))
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    load_sources(args.sources)
+    from flows.serve import serve_crawl
+
+    return serve_crawl(args.sources, args.cron, settings.data_dir)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -116,7 +128,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"crawl": cmd_crawl, "backfill": cmd_backfill, "demo": cmd_demo, "stats": cmd_stats}
+COMMANDS = {"crawl": cmd_crawl, "serve": cmd_serve, "backfill": cmd_backfill, "demo": cmd_demo, "stats": cmd_stats}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,7 +14,7 @@ from flows.tasks import RunContext, StageTotals, crawl_sites
 from pipelines.atomic import clean_stale_tmp
 from pipelines.layout import DataDir
 from pipelines.lock import RunLock
-from pipelines.settings import Settings
+from pipelines.settings import load_settings
 from pipelines.sources import load_sources
 from pipelines.warc_read import expand_inputs
 
@@ -25,7 +25,8 @@ def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def _context(kind: str, settings: Settings, **kw) -> RunContext:
+def _context(kind: str, data_dir: str | None, **kw) -> RunContext:
+    settings = load_settings(data_dir=data_dir)
     now = datetime.now(timezone.utc)
     return RunContext(run_id=new_run_id(now), kind=kind, data=DataDir(settings.data_dir).make(),
                       settings=settings, started_at=now, **kw)
@@ -40,11 +41,14 @@ def _finish(ctx: RunContext, totals: StageTotals, crawl: dict | None, error: str
 
 
 @flow(name="newsmill-crawl")
-def crawl_flow(sources_path: str, settings: Settings, since: date | None = None, until: date | None = None,
-               max_pages: int | None = None) -> dict:
-    """Crawl the sources into WARC, then process every WARC file not yet landed."""
+def crawl_flow(sources_path: str, data_dir: str | None = None, since: date | None = None,
+               until: date | None = None, max_pages: int | None = None) -> dict:
+    """Crawl the sources into WARC, then process every WARC file not yet landed.
+
+    Parameters are plain values so a scheduled deployment can carry them.
+    """
     load_sources(sources_path)  # fail before any fetch, and before taking the lock
-    ctx = _context("crawl", settings, since=since, until=until)
+    ctx = _context("crawl", data_dir, since=since, until=until)
     totals = StageTotals()
     crawl: dict | None = None
     error = ""
@@ -61,11 +65,11 @@ def crawl_flow(sources_path: str, settings: Settings, since: date | None = None,
 
 
 @flow(name="newsmill-backfill")
-def backfill_flow(inputs: list[str], settings: Settings, since: date | None = None, until: date | None = None,
-                  source_label: str | None = None) -> dict:
+def backfill_flow(inputs: list[str], data_dir: str | None = None, since: date | None = None,
+                  until: date | None = None, source_label: str | None = None) -> dict:
     """Process existing WARC files (own archives, CC-NEWS); finished files are skipped."""
     warcs = expand_inputs(inputs)
-    ctx = _context("backfill", settings, since=since, until=until, source_label=source_label)
+    ctx = _context("backfill", data_dir, since=since, until=until, source_label=source_label)
     totals = StageTotals()
     with RunLock(ctx.data.state).acquire(ctx.run_id):
         clean_stale_tmp(ctx.data.articles)

@@ -26,7 +26,7 @@ def run_demo(settings: Settings) -> int:
             print(f"serving {len(web.sites)} sample news sites:")
             for site in web.sites:
                 print(f"  {site.name:<20} {server.base_url(site.name)}/")
-            status = _print_report(crawl_flow(str(sources), settings))
+            status = _print_report(crawl_flow(str(sources), str(settings.data_dir)))
     finally:
         server.stop()
     data = DataDir(settings.data_dir)
