@@ -9,6 +9,16 @@ from flows.newsweb import build_web, serve_web
 from pipelines.settings import Settings
 
 DEMO_SITES, DEMO_ARTICLES, DEMO_SEED = 3, 20, 7
+# A fixed port keeps the sites' URLs stable, so a second demo run over the same
+# ./data finds nothing new instead of re-landing every story under new URLs.
+DEMO_PORT = 8470
+
+
+def _serve(web):
+    try:
+        return serve_web(web, port=DEMO_PORT)
+    except OSError:  # port taken: any port works, URLs just differ from earlier runs
+        return serve_web(web)
 
 
 def run_demo(settings: Settings) -> int:
@@ -18,7 +28,7 @@ def run_demo(settings: Settings) -> int:
     from pipelines.layout import DataDir
 
     web = build_web(n_sites=DEMO_SITES, articles_per_site=DEMO_ARTICLES, seed=DEMO_SEED)
-    server = serve_web(web)
+    server = _serve(web)
     try:
         with tempfile.TemporaryDirectory(prefix="newsmill-demo-") as tmp:
             sources = Path(tmp) / "sources.yaml"

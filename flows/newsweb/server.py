@@ -25,7 +25,7 @@ class _Server(ThreadingHTTPServer):
 class WebServer:
     """Handle returned by `serve_web`; all methods are thread-safe."""
 
-    def __init__(self, web: Web, log_path: Path | None = None):
+    def __init__(self, web: Web, log_path: Path | None = None, port: int = 0):
         self.web = web
         self.log_path = Path(log_path) if log_path else None
         self._log: list[dict[str, Any]] = []
@@ -33,7 +33,12 @@ class WebServer:
         self._servers: dict[str, _Server] = {}
         self._threads: list[threading.Thread] = []
         for site in web.sites:
-            srv = _Server((f"127.0.1.{site.host_index}", 0), self._handler(site))
+            # Each site has its own address, so one fixed port serves them all.
+            try:
+                srv = _Server((f"127.0.1.{site.host_index}", port), self._handler(site))
+            except OSError:
+                self.stop()  # release the sites already bound
+                raise
             self._servers[site.name] = srv
             t = threading.Thread(target=srv.serve_forever, name=f"newsweb-{site.name}", daemon=True)
             t.start()
@@ -148,6 +153,9 @@ class WebServer:
         return Handler
 
 
-def serve_web(web: Web, log_path: Path | None = None) -> WebServer:
-    """Start serving every site of `web` in daemon threads; call `.stop()` when done."""
-    return WebServer(web, log_path)
+def serve_web(web: Web, log_path: Path | None = None, port: int = 0) -> WebServer:
+    """Start serving every site of `web` in daemon threads; call `.stop()` when done.
+
+    port=0 lets the OS choose (tests); a fixed port keeps URLs stable across runs (demo).
+    """
+    return WebServer(web, log_path, port)
