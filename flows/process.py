@@ -69,7 +69,8 @@ def _process_batch(ctx: RunContext, deduper: Deduper, files: list[str], pages: l
         totals.dropped[f"extract/{d.reason}"] += 1
         totals.source(source_of.get(d.url, "?"))[f"dropped/{d.reason}"] += 1
     articles = [a for a in extracted.articles if in_window(a, ctx.since, ctx.until)]
-    totals.dropped["extract/outside_date_window"] += len(extracted.articles) - len(articles)
+    if len(articles) < len(extracted.articles):
+        totals.dropped["extract/outside_date_window"] += len(extracted.articles) - len(articles)
     totals.counts["articles_extracted"] += len(extracted.articles)
 
     started = time.monotonic()

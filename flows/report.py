@@ -11,6 +11,10 @@ from flows.tasks import RunContext, StageTotals
 from pipelines.atomic import write_bytes_atomic
 
 
+# Present in every report, zero included, so readers need no defaults.
+ALWAYS_COUNTED = ("pages_read", "articles_extracted", "rows_landed", "duplicates", "skipped_unchanged")
+
+
 def build_report(ctx: RunContext, totals: StageTotals, crawl: dict | None, status: str, error: str = "") -> dict:
     crawl = crawl or {}
     seconds = {k: round(v, 3) for k, v in totals.seconds.items()}
@@ -31,14 +35,20 @@ def build_report(ctx: RunContext, totals: StageTotals, crawl: dict | None, statu
         "data_dir": str(ctx.data.root),
         "seconds": seconds,
         "totals": {
+            **dict.fromkeys(ALWAYS_COUNTED, 0),
             **dict(sorted(totals.counts.items())),
-            "pages_fetched": (crawl.get("totals") or {}).get("pages_fetched"),
+            "pages_fetched": _pages_fetched(crawl),
             "dropped": dict(sorted(totals.dropped.items())),
         },
         "sources": sources,
         "crawl": {k: v for k, v in crawl.items() if k not in ("sources",)},
         "files": {"parquet": totals.parquet_files, "warc_processed": totals.files_done},
     }
+
+
+def _pages_fetched(crawl: dict) -> int | None:
+    fetched = (crawl.get("totals") or {}).get("fetched")
+    return sum(fetched.values()) if isinstance(fetched, dict) else None
 
 
 def save_report(ctx: RunContext, report: dict) -> str:
@@ -66,7 +76,8 @@ def summary_lines(report: dict) -> list[str]:
         f"  rows landed:        {t.get('rows_landed', 0)} ({t.get('duplicates', 0)} duplicates)",
         f"  unchanged, skipped: {t.get('skipped_unchanged', 0)}",
     ]
-    if t.get("dropped"):
-        lines.append("  dropped: " + ", ".join(f"{k}={v}" for k, v in t["dropped"].items() if v))
+    dropped = {k: v for k, v in t.get("dropped", {}).items() if v}
+    if dropped:
+        lines.append("  dropped: " + ", ".join(f"{k}={v}" for k, v in dropped.items()))
     lines.append("  seconds: " + ", ".join(f"{k}={v:.1f}" for k, v in report["seconds"].items()))
     return lines

@@ -13,7 +13,7 @@ def dataset_stats(data: DataDir) -> dict:
     if not files:
         return {"files": 0, "rows": 0, "duplicates": 0, "clusters": 0, "sources": [], "days": []}
     con = duckdb.connect()
-    con.execute("create view a as select * from read_parquet(?, union_by_name=true)", [[str(f) for f in files]])
+    con.read_parquet([str(f) for f in files], union_by_name=True).create_view("a")
     rows, dups, clusters, first, last = con.execute(
         "select count(*), coalesce(sum(is_duplicate::int), 0), count(distinct cluster_id),"
         " min(published_at), max(published_at) from a"
@@ -42,7 +42,7 @@ def stats_lines(stats: dict, data: DataDir) -> list[str]:
         f"{'source':<24}{'rows':>8}{'dups':>8}  first       last",
     ]
     for source, rows, dups, first, last in stats["sources"]:
-        lines.append(f"{source:<24}{rows:>8}{dups:>8}  {first or '-':<10}  {last or '-'}")
+        lines.append(f"{source:<24}{rows:>8}{dups:>8}  {str(first or '-'):<10}  {last or '-'}")
     lines += ["", f"{'source':<24}{'day':<12}{'rows':>8}{'dups':>8}"]
     for source, day, rows, dups in stats["days"]:
         lines.append(f"{source:<24}{str(day or 'undated'):<12}{rows:>8}{dups:>8}")

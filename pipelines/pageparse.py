@@ -1,0 +1,119 @@
+"""One page -> body lines, metadata and candidate blocks (the per-page, CPU-heavy work).
+
+Runs inside a worker process. Parses the HTML once: blocks and head metadata are
+read from the raw tree, then trafilatura (recall-oriented, links kept so link
+density can be judged) extracts the body, `boilerplate.prune` drops generic
+boilerplate, and the body becomes one line per paragraph. Template filtering
+happens later, in the parent, once the whole batch has been seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+from trafilatura import bare_extraction
+from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
+
+from pipelines import boilerplate
+from pipelines.blocks import Block, drop_blocks, page_blocks
+from pipelines.metadata import Meta, build_meta, guess_language, read_head
+from pipelines.models import Dropped, Page
+
+HTML_TYPES = ("text/html", "application/xhtml")
+FALLBACK_WORDS = 80  # fewer body words from the fast path: extract again with trafilatura's fallbacks
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A page after pass 1: what template learning and filtering need."""
+
+    url: str
+    lines: list[str]
+    meta: Meta
+    blocks: list[Block]
+    hub: str = ""  # non-empty: the page is not an article (reason); its blocks still teach templates
+    pruned: int = 0
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def _looks_html(page: Page) -> bool:
+    ctype = page.headers.get("content-type", "").lower()
+    if any(t in ctype for t in HTML_TYPES):
+        return True
+    head = page.html[:512].lstrip().lower()
+    return not ctype and head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def _hub_reason(page: Page) -> str:
+    if page.article_hint is not None:
+        return ""
+    try:
+        from pipelines.classify import classify_page
+    except ImportError:  # classifier not installed: trust extraction length alone
+        return ""
+    kind = classify_page(page.url, page.html, page.headers.get("content-type", "text/html"))
+    return "" if kind.kind == "article" else f"{kind.kind}:{kind.reason}"
+
+
+def _body_lines(tree: etree._Element, url: str, meta: Meta, html_title: str, fast: bool) -> tuple[list[str], int]:
+    doc = bare_extraction(tree, url=url, fast=fast, favor_recall=True, include_comments=False, include_links=True)
+    body = getattr(doc, "body", None)
+    if body is None:
+        return [], 0
+    pruned = boilerplate.prune(body, meta.title or html_title, meta.description)
+    etree.strip_tags(body, "ref")
+    lines = [" ".join(x.split()) for x in xmltotxt(body, False).split("\n")]
+    return [x for x in lines if x], pruned
+
+
+def parse_page(page: Page, drop_keys: frozenset[str] | None = None) -> Parsed | Dropped:
+    """Pass 1 for one page. With `drop_keys` (pass 2's re-extraction), those blocks are
+    removed from the DOM before trafilatura runs, so a template block can no longer
+    be mistaken for the main content."""
+    if not page.html or not page.html.strip():
+        return Dropped(page.url, "empty")
+    if not _looks_html(page):
+        return Dropped(page.url, "not_html", page.headers.get("content-type", ""))
+    tree = load_html(page.html)
+    if tree is None:
+        return Dropped(page.url, "empty", "no parsable markup")
+    blocks = page_blocks(tree)
+    head = read_head(tree)
+    if drop_keys:
+        drop_blocks(tree, drop_keys)
+    hub = _hub_reason(page)
+    meta = build_meta(page.url, head, None, page.html)
+    if hub:  # not an article: only its blocks (template learning) are needed
+        return Parsed(page.url, [], meta, blocks, hub, 0)
+    lines, pruned = _body_lines(tree, page.url, meta, head.html_title, fast=True)
+    if sum(len(x.split()) for x in lines) < FALLBACK_WORDS:
+        # trafilatura's own extractor found little: run it again with its fallbacks
+        # (readability, jusText) on a fresh tree, the first one having been cleaned
+        tree = load_html(page.html)
+        if drop_keys:
+            drop_blocks(tree, drop_keys)
+        lines2, pruned2 = _body_lines(tree, page.url, meta, head.html_title, fast=False)
+        if sum(len(x.split()) for x in lines2) > sum(len(x.split()) for x in lines):
+            lines, pruned = lines2, pruned2
+    if meta.language is None and lines:
+        meta.language = guess_language("\n".join(lines))
+    return Parsed(page.url, lines, meta, blocks, hub, pruned)
+
+
+def reparse_page(job: tuple[Page, frozenset[str]]) -> Parsed | Dropped:
+    """`parse_page` for the worker pool: one picklable argument."""
+    return parse_page(job[0], job[1])
+
+
+def warm_up() -> None:
+    """Load what the first page would load lazily (htmldate's parsers, trafilatura's
+    settings) once in the parent, so forked workers start warm."""
+    html = (b"<html lang='en'><head><title>Warm up</title></head><body><article><h1>Warm up</h1>"
+            b"<p>Published 3 March 2021 by the desk.</p>" + b"<p>Some words of text in a paragraph here.</p>" * 5
+            + b"</article></body></html>")
+    from datetime import datetime, timezone
+
+    parse_page(Page("http://warm.example/a", html, 200, {"content-type": "text/html"},
+                    datetime(2021, 1, 1, tzinfo=timezone.utc), "warm", "pattern"))

@@ -1,0 +1,230 @@
+"""Per-domain site templates: learn the blocks a site repeats, store them, filter them out.
+
+Learning counts, per domain, on how many distinct pages each block (normalized
+text) occurs and in which container path. A block is template when
+
+- it sits in a container whose content mostly repeats across the domain's pages
+  (a teaser rail, a footer, a newsletter box), the container itself being seen
+  on >= 3 pages: the whole container is template, even a teaser met once; or
+- it occurs on a large share of the domain's pages (>= 3 pages and >= 60%).
+
+An article's own paragraph repeated elsewhere (a quote on two pages, a standard
+correction line on a few) sits in the body container, whose content is mostly
+unique, and on a small share of pages: it is kept.
+
+State: `state/templates/<domain>.json`, written atomically; a later run merges
+its counts, so the first pages of a known site are cleaned even in a batch of one.
+Counting is order-free (sets and sums), so page order never changes the result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.atomic import write_bytes_atomic
+from pipelines.blocks import Block, normalize, text_key
+
+VERSION = 1
+MIN_PATH_PAGES = 3
+PATH_REPEAT_SHARE = 0.5
+SITEWIDE_SHARE = 0.6
+SITEWIDE_MIN_PAGES = 3
+RUN_MIN = 3  # consecutive repeated lines that make a shared teaser block
+MAX_BLOCKS = 50_000  # per domain in state; singletons are shed first
+MAX_PAGES = 20_000
+SAFE_NAME = re.compile(r"[^a-z0-9.-]+")
+
+
+@dataclass(slots=True)
+class DomainTemplates:
+    """Counts for one domain; `decide()` derives the template decision from them."""
+
+    domain: str
+    pages: set[str] = field(default_factory=set)  # page ids counted
+    blocks: dict[str, int] = field(default_factory=dict)  # block key -> pages
+    block_paths: dict[str, dict[str, int]] = field(default_factory=dict)  # key -> {container path: pages}
+    path_pages: dict[str, int] = field(default_factory=dict)  # container path -> pages
+    texts: dict[str, str] = field(default_factory=dict)  # template key -> normalized text (line matching)
+
+    def add_page(self, page_id: str, blocks: Iterable[Block]) -> bool:
+        """Count one page's blocks; a page already counted (same id) adds nothing."""
+        if page_id in self.pages:
+            return False
+        self.pages.add(page_id)
+        seen_paths: set[str] = set()
+        for b in blocks:
+            self.blocks[b.key] = self.blocks.get(b.key, 0) + 1
+            paths = self.block_paths.setdefault(b.key, {})
+            paths[b.path] = paths.get(b.path, 0) + 1
+            seen_paths.add(b.path)
+        for p in seen_paths:
+            self.path_pages[p] = self.path_pages.get(p, 0) + 1
+        return True
+
+    def templated_paths(self) -> set[str]:
+        """Containers seen on >= 3 pages whose content mostly repeats across pages."""
+        occ: Counter[str] = Counter()
+        rep: Counter[str] = Counter()
+        for key, n in self.blocks.items():
+            for path, c in self.block_paths[key].items():
+                occ[path] += c
+                if n >= 2:
+                    rep[path] += c
+        return {
+            p for p, o in occ.items()
+            if self.path_pages.get(p, 0) >= MIN_PATH_PAGES and rep[p] >= PATH_REPEAT_SHARE * o
+        }
+
+    def sitewide_keys(self) -> set[str]:
+        n_pages = len(self.pages)
+        return {k for k, n in self.blocks.items() if n >= SITEWIDE_MIN_PAGES and n >= SITEWIDE_SHARE * n_pages}
+
+    def template_keys(self) -> set[str]:
+        """Blocks that are template wherever they appear: sitewide, or only ever in templated containers."""
+        if len(self.pages) < 2:
+            return set()
+        paths = self.templated_paths()
+        out = self.sitewide_keys()
+        out.update(k for k, ps in self.block_paths.items() if all(p in paths for p in ps))
+        return out
+
+    def to_json(self) -> dict[str, object]:
+        blocks = self.blocks
+        if len(blocks) > MAX_BLOCKS:
+            keep = sorted(blocks, key=lambda k: (-blocks[k], k))[:MAX_BLOCKS]
+            blocks = {k: blocks[k] for k in keep}
+        paths = sorted({p for k in blocks for p in self.block_paths[k]} | set(self.path_pages))
+        index = {p: i for i, p in enumerate(paths)}
+        return {
+            "version": VERSION,
+            "domain": self.domain,
+            "pages": sorted(self.pages)[-MAX_PAGES:],
+            "paths": paths,
+            "path_pages": [self.path_pages.get(p, 0) for p in paths],
+            "blocks": {
+                k: [n, {str(index[p]): c for p, c in sorted(self.block_paths[k].items())}]
+                for k, n in sorted(blocks.items())
+            },
+            "texts": dict(sorted(self.texts.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> DomainTemplates:
+        if data.get("version") != VERSION:
+            raise ValueError(f"template state version {data.get('version')!r}, expected {VERSION}")
+        paths = data["paths"]
+        t = cls(data["domain"], set(data["pages"]))
+        t.path_pages = {p: n for p, n in zip(paths, data["path_pages"], strict=True) if n}
+        for k, (n, by_path) in data["blocks"].items():
+            t.blocks[k] = n
+            t.block_paths[k] = {paths[int(i)]: c for i, c in by_path.items()}
+        t.texts = dict(data.get("texts", {}))
+        return t
+
+
+@dataclass(slots=True)
+class Filter:
+    """What pass 2 applies to one domain's pages.
+
+    keys: template blocks. repeated: blocks seen on >= 2 pages of the domain; a run
+    of >= RUN_MIN consecutive such lines (a heading plus teaser paragraphs shared by
+    a few pages) is template too, while a lone repeated line (a quote, a
+    correction note) stays. texts: template texts, for lines that merge blocks.
+    """
+
+    keys: frozenset[str]
+    repeated: frozenset[str] = frozenset()
+    texts: tuple[str, ...] = ()  # normalized, longest first
+    paths: frozenset[str] = frozenset()  # templated containers
+
+    def is_template(self, line: str, where: dict[str, str] | None = None) -> bool:
+        """`where`: this page's block key -> container path (a block in a templated
+        container is template on this page, even if elsewhere it is not)."""
+        norm = normalize(line)
+        if not norm:
+            return True
+        key = text_key(norm)
+        if key in self.keys or (where is not None and where.get(key) in self.paths):
+            return True
+        if not self.texts:
+            return False
+        rest = f" {norm} "
+        cut = False
+        for t in self.texts:
+            if len(t) < len(rest) and f" {t} " in rest:
+                rest = rest.replace(f" {t} ", " ")
+                cut = True
+        left = rest.split()
+        return cut and (len(left) < 3 or len(left) < 0.25 * (norm.count(" ") + 1))
+
+    def apply(self, lines: list[str], where: dict[str, str] | None = None) -> tuple[list[str], set[str]]:
+        """(kept lines, keys of the dropped ones)."""
+        keys = [text_key(normalize(x)) for x in lines]
+        drop = [self.is_template(x, where) for x in lines]
+        i = 0
+        while i < len(lines):
+            j = i
+            while j < len(lines) and not drop[j] and keys[j] in self.repeated:
+                j += 1
+            if j - i >= RUN_MIN:
+                for k in range(i, j):
+                    drop[k] = True
+            i = max(j, i + 1)
+        kept = [x for x, d in zip(lines, drop, strict=True) if not d]
+        return kept, {k for k, d in zip(keys, drop, strict=True) if d}
+
+    def keep_line(self, line: str) -> bool:
+        return not self.is_template(line)
+
+
+def build_filter(t: DomainTemplates) -> Filter:
+    keys = t.template_keys()
+    repeated = frozenset(k for k, n in t.blocks.items() if n >= 2)
+    texts = tuple(sorted((t.texts[k] for k in keys if k in t.texts), key=len, reverse=True))
+    paths = frozenset(t.templated_paths()) if len(t.pages) >= 2 else frozenset()
+    return Filter(frozenset(keys), repeated, texts, paths)
+
+
+def remember_texts(t: DomainTemplates, keys: set[str], texts_by_key: dict[str, str]) -> None:
+    for k in keys:
+        if k in texts_by_key:
+            t.texts[k] = texts_by_key[k]
+
+
+class TemplateStore:
+    """`state/templates/<domain>.json`: load on demand, save atomically."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.root = Path(state_dir) / "templates"
+        self.loaded: dict[str, DomainTemplates] = {}
+
+    def path(self, domain: str) -> Path:
+        return self.root / f"{SAFE_NAME.sub('_', domain.lower()) or '_'}.json"
+
+    def get(self, domain: str) -> DomainTemplates:
+        if domain not in self.loaded:
+            p = self.path(domain)
+            try:
+                self.loaded[domain] = DomainTemplates.from_json(json.loads(p.read_text("utf-8")))
+            except FileNotFoundError:
+                self.loaded[domain] = DomainTemplates(domain)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{p}: unreadable template state ({exc})") from exc
+        return self.loaded[domain]
+
+    def save(self, domains: Iterable[str]) -> None:
+        for d in domains:
+            data = json.dumps(self.get(d).to_json(), ensure_ascii=False, separators=(",", ":"))
+            write_bytes_atomic(self.path(d), data.encode("utf-8"))
+
+
+def group_by_domain(items: Iterable[tuple[str, str, list[Block]]]) -> dict[str, list[tuple[str, list[Block]]]]:
+    out: dict[str, list[tuple[str, list[Block]]]] = defaultdict(list)
+    for domain, page_id, blocks in items:
+        out[domain].append((page_id, blocks))
+    return out
