@@ -18,8 +18,10 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from pipelines.atomic import write_bytes_atomic
+from pipelines.settings import load_settings
 from pipelines.sources import SourcesError, load_sources
 from spiders.news import NewsSpider
+from spiders.safety import source_hosts
 from spiders.stats import build_report
 
 
@@ -82,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     settings.setmodule("spiders.settings", priority="project")
     settings.set("NEWSMILL_DATA_DIR", str(args.data_dir), priority="cmdline")
     settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
+    # The SSRF guard lets through the sources' own hosts (operator config) and the
+    # hosts named in NEWSMILL_ALLOW_PRIVATE_HOSTS; every other private address is blocked.
+    allowed = source_hosts(u for s in sources for u in s.all_urls())
+    settings.set("NEWSMILL_ALLOWED_HOSTS", sorted({*allowed, *load_settings().allow_private_hosts}),
+                 priority="cmdline")
     for name, value in args.set:
         settings.set(name, value, priority="cmdline")
 

@@ -22,14 +22,6 @@ DOWNLOAD_DELAY = 0.0
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 
-DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
-DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
-RETRY_TIMES = 2
-REDIRECT_MAX_TIMES = 10
-# Only http(s): a redirect or link to file:, data:, ftp: or s3: must never be fetched.
-DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
-TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # like the telnet console: a control port we never use
 COOKIES_ENABLED = False  # news pages need no session; cookies would only track us
 LOG_LEVEL = "INFO"
@@ -42,3 +34,15 @@ NEWSMILL_WARC_MAX_RECORDS = 200
 NEWSMILL_WARC_MAX_BYTES = 64 * 1024 * 1024
 NEWSMILL_REQUEST_BUDGET_FACTOR = 4  # requests per source <= factor * max_pages + extra
 NEWSMILL_REQUEST_BUDGET_EXTRA = 50
+# Link following (spiders.news): a listing's next/previous pages are dropped after this many
+# pages in a row that linked nothing new, and an idle page of a listing family that has had
+# more than NEWSMILL_LISTING_FAMILY_IDLE idle pages since its last productive one is a dead end.
+NEWSMILL_LISTING_IDLE_PAGES = 2
+NEWSMILL_LISTING_FAMILY_IDLE = 6
+
+# Network safety: SSRF guard, RFC 9309 robots.txt, Retry-After backoff, URL, size and
+# scheme limits (RELIABILITY.md 1-16). spiders/safety.py owns these settings, so they
+# are applied last and nothing in this module redefines them.
+from spiders.safety import SAFETY_SETTINGS  # noqa: E402
+
+globals().update(SAFETY_SETTINGS)

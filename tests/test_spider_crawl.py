@@ -5,7 +5,10 @@ reachable only by links (three hub levels), only by RSS, only by Atom and only b
 a Google News sitemap found through robots.txt; plus a robots-disallowed article
 and hub, a denied tag page, `#top` and utm_* link variants, a 404, a JSON page,
 an off-site link and an out-of-window sitemap entry. Articles are served gzip
-encoded so the WARC must hold the decoded body with honest headers.
+encoded so the WARC must hold the decoded body with honest headers. Under /desk/
+the same server has a small site with no article_pattern whose old stories only an
+endless calendar reaches, an endless `?page=N` listing and AMP/print variants
+(issue 9: crawl order and budget, one URL one fetch).
 """
 
 from __future__ import annotations
@@ -56,6 +59,72 @@ def hub_html(title: str, links: list[str]) -> str:
             f"<body><h1>{title}</h1><ul>{items}</ul></body></html>")
 
 
+# -- "desk": a site whose old stories only an endless calendar reaches -----------------------
+# /desk/ (home) links the three newest stories, a print variant and the chrome; its feed
+# lists the same three. /cal/YYYY/MM/ is a calendar with prev/next links forever; the older
+# stories sit in months with one-month gaps between them and are in no feed or sitemap.
+# /list/?page=N is a listing that never runs out of pages (empty past page 1).
+DESK_MONTHS = {(2026, 11): [100, 101, 102], (2026, 9): [103, 104], (2026, 7): [105],
+               (2026, 5): [106, 107], (2026, 3): [108], (2026, 1): [109]}
+DESK_FEED = [100, 101, 102]
+DESK_CHROME = ["/desk/", "/cal/2026/11/", "/list/", "/desk/about/#top"]
+
+
+def desk_path(i: int) -> str:
+    y, m = next(k for k, v in DESK_MONTHS.items() if i in v)
+    return f"/desk/{y}/{m:02d}/story-{i}.html"
+
+
+DESK_ARTICLES = [desk_path(i) for ids in DESK_MONTHS.values() for i in ids]
+DESK_AMP = "/amp" + desk_path(100)
+
+
+def desk_article(i: int, canonical: str) -> bytes:
+    head = f'<link rel="canonical" href="{canonical}">'
+    if i == 100:
+        head += f'<link rel="amphtml" href="{DESK_AMP}">'
+    return article_html(i).replace("</head>", head + "</head>").encode()
+
+
+def desk_route(path: str, query: str) -> tuple[int, str, bytes, dict]:
+    html = "text/html; charset=utf-8"
+    if path == "/desk/feed.xml":
+        items = "".join(f"<item><link>{desk_path(i)}</link></item>" for i in DESK_FEED)
+        return 200, "application/rss+xml", f'<rss version="2.0"><channel>{items}</channel></rss>'.encode(), {}
+    if path == "/desk/":
+        links = DESK_CHROME + [desk_path(i) + "#top" for i in DESK_FEED] + [desk_path(101) + "?print=1"]
+        return 200, html, hub_html("Desk", links).encode(), {}
+    if path == "/desk/about/":
+        return 200, html, hub_html("About", DESK_CHROME).encode(), {}
+    if path.startswith("/cal/"):
+        try:
+            y, m = (int(x) for x in path.strip("/").split("/")[1:3])
+        except ValueError:
+            y, m = 0, 0
+        if not 1 <= m <= 12 or y < 1:
+            return 404, html, b"<html><body>no such month</body></html>", {}
+        prev = f"/cal/{y - (m == 1)}/{12 if m == 1 else m - 1:02d}/"
+        nxt = f"/cal/{y + (m == 12)}/{1 if m == 12 else m + 1:02d}/"
+        ids = DESK_MONTHS.get((y, m), [])
+        links = [desk_path(i) for i in ids if i != 105]
+        if (y, m) == (2026, 7):
+            links.append(desk_path(105) + "?print=1")  # only the print variant is linked
+        if (y, m) == (2026, 5):
+            links.append(DESK_AMP)  # the AMP URL of story 100, linked directly
+        return 200, html, hub_html(f"Archive {y}-{m:02d}", DESK_CHROME + links + [prev, nxt]).encode(), {}
+    if path == "/list/":
+        page = int(dict(kv.partition("=")[::2] for kv in query.split("&") if kv).get("page", "1") or 1)
+        links = [desk_path(i) for i in DESK_FEED] if page == 1 else []
+        pager = ([f"/list/?page={page - 1}"] if page > 1 else []) + [f"/list/?page={page + 1}"]
+        return 200, html, hub_html(f"List page {page}", DESK_CHROME + links + pager).encode(), {}
+    for i in (i for ids in DESK_MONTHS.values() for i in ids):
+        if path == desk_path(i):
+            return 200, html, desk_article(i, desk_path(i)), {}
+        if path == "/amp" + desk_path(i):
+            return 200, html, desk_article(i, desk_path(i)), {}
+    return 404, html, b"<html><body>gone</body></html>", {}
+
+
 class Site:
     """Routes and a request log; `base` is http://127.0.0.1:<port>."""
 
@@ -71,7 +140,7 @@ class Site:
                 with site.lock:
                     site.log.append({"path": parts.path, "query": parts.query,
                                      "headers": dict(self.headers)})
-                status, ctype, body, extra = site.route(parts.path, self.headers)
+                status, ctype, body, extra = site.route(parts.path, self.headers, parts.query)
                 gzip_ok = "gzip" in self.headers.get("Accept-Encoding", "")
                 if ctype.startswith("text/html") and status == 200 and gzip_ok:
                     body = gzip.compress(body)
@@ -96,8 +165,10 @@ class Site:
         self.server.shutdown()
         self.server.server_close()
 
-    def route(self, path: str, headers) -> tuple[int, str, bytes, dict]:
+    def route(self, path: str, headers, query: str = "") -> tuple[int, str, bytes, dict]:
         b = self.base
+        if path.startswith(("/desk/", "/cal/", "/list/", "/amp/")):
+            return desk_route(path, query)
         xml = "application/xml"
         if path == "/robots.txt":
             text = (f"User-agent: *\nDisallow: /private/\nDisallow: {SECRET_ARTICLE}\n"
@@ -151,6 +222,10 @@ class Site:
             return 200, "text/html", hub_html("News page 2", links).encode(), {}
         if path == "/news/page/3":
             return 200, "text/html", hub_html("News page 3", [article_path(8), "/news/"]).encode(), {}
+        if path.startswith("/maze/"):  # a maze: every page links two pages never seen before
+            # Segments unique per level, so the path-repetition limit does not stop it first.
+            level = path.count("/")
+            return 200, "text/html", hub_html("Maze", [path + f"a{level}/", path + f"b{level}/"]).encode(), {}
         if path.startswith("/trap/"):  # an endless calendar: every page links to the next
             n = int(path.rsplit("/", 1)[1] or 0)
             return 200, "text/html", hub_html(f"Day {n}", [f"/trap/{n + 1}", f"/trap/{n + 2}"]).encode(), {}
@@ -256,9 +331,11 @@ def test_crawl_captures_every_article_once_and_respects_robots(site, tmp_path):
     assert src["dropped_other"] == {"not_html": 1}
     assert src["skipped"]["date_window"] == 1
     assert src["skipped"]["denied"] == 1 and src["skipped"]["offsite"] == 1
-    # Article paths (12 + the 404) + 2 feeds, robots, 3 sitemaps, 3 hubs + the JSON page
+    # Article paths (12 + the 404) + 2 feeds, 3 sitemaps, 3 hubs + the JSON page
     # + /private/ and the secret article (requested, refused by robots.txt, never sent).
-    assert src["requests"] == len(fetched) + 9 + 1 + 2
+    # robots.txt is not the spider's request: its Sitemap: lines come from Scrapy's own copy.
+    assert src["requests"] == len(fetched) + 8 + 1 + 2
+    assert len(site.requests("/robots.txt")) == 1, "robots.txt fetched once, not once per role"
     assert len(report["warc_files"]) == 1 and all(Path(p).exists() for p in report["warc_files"])
     assert report["finish_reason"] == "finished"
     assert not list(data.rglob(".tmp-*"))
@@ -329,8 +406,10 @@ def test_feed_with_skipped_entries_is_refetched_in_full(site, tmp_path):
 
 @pytest.mark.timeout(180)
 def test_trap_is_bounded_by_the_request_budget(site, tmp_path):
+    """/trap/N is one listing family: dropped after 2 idle pages. /maze/ pages always link
+    new pages of new shapes, so only the request budget stops them."""
     sources = tmp_path / "trap.yaml"
-    sources.write_text(f"sources:\n  - name: trap\n    start_urls: [{site.base}/trap/0]\n"
+    sources.write_text(f"sources:\n  - name: trap\n    start_urls: [{site.base}/trap/0, {site.base}/maze/]\n"
                        "    max_depth: 100000\n    max_pages: 5\n    article_pattern: '^/news/'\n")
     _, report = crawl(sources, tmp_path / "data", "t1")
     src = report["sources"]["trap"]
@@ -338,6 +417,10 @@ def test_trap_is_bounded_by_the_request_budget(site, tmp_path):
     assert len(site.requests("/robots.txt")) == 1
     assert len(site.requests()) == 5 * 4 + 50 + 1
     assert src["skipped"]["budget_requests"] > 0
+    trap = [r["path"] for r in site.requests() if r["path"].startswith("/trap/")]
+    # /trap/0 is the listing's first page, 1 and 2 its first idle pages, 3 and 4 the second.
+    assert sorted(trap) == [f"/trap/{n}" for n in range(5)], trap
+    assert src["skipped"]["idle_listing"] > 0
 
 
 @pytest.mark.timeout(180)
@@ -425,3 +508,88 @@ def test_newsweb_every_article_once_then_nothing_new(newsweb, tmp_path, patterns
                 if (r["site"], r["path"] + (f"?{r['query']}" if r["query"] else "")) in article_paths]
     assert report["totals"]["captured"] == 0 and report["totals"]["not_modified"] > 0
     assert report["totals"]["skipped_seen"] == total
+
+
+# -- crawl order and budget without article_pattern (issue 9) -----------------------------------
+
+def desk_sources(site: Site, tmp_path: Path) -> Path:
+    path = tmp_path / "desk.yaml"
+    path.write_text(f"sources:\n  - name: desk\n    start_urls: [{site.base}/desk/]\n"
+                    f"    feeds: [{site.base}/desk/feed.xml]\n    max_depth: 3\n    max_pages: 100\n")
+    return path
+
+
+@pytest.mark.timeout(180)
+def test_endless_calendar_and_pagination_are_abandoned_but_old_stories_found(site, tmp_path):
+    pytest.importorskip("pipelines.classify")
+    data = tmp_path / "data"
+    _, report = crawl(desk_sources(site, tmp_path), data, "d1")
+    urls = sorted(u for u, *_ in warc_responses(data))
+    assert urls == sorted(site.base + p for p in DESK_ARTICLES), "coverage 1.00, each story once"
+    reqs = site.requests()
+    cal = [r["path"] for r in reqs if r["path"].startswith("/cal/")]
+    pages = [r["query"] for r in reqs if "page=" in r["query"]]
+    assert len(cal) + len(pages) <= 30, (cal, pages)
+    # Both ends of the calendar stop two idle months past the last story (or sooner).
+    assert not [p for p in cal if p >= "/cal/2027/02/" or p < "/cal/2025/11/"], cal
+    assert "page=4" not in pages, "the listing is empty after page 1: at most two idle pages"
+    # #top links do not double a page: no path fetched twice.
+    fetched = Counter(r["path"] + "?" + r["query"] for r in reqs)
+    assert not {p: n for p, n in fetched.items() if n > 1 and not p.startswith("/robots.txt")}
+    src = report["sources"]["desk"]
+    assert src["captured"] == len(DESK_ARTICLES)
+    assert src["skipped"]["idle_listing"] >= 2
+    assert len(reqs) / len(DESK_ARTICLES) <= 6
+
+
+@pytest.mark.timeout(180)
+def test_amp_and_print_variants_are_not_captured_twice(site, tmp_path):
+    pytest.importorskip("pipelines.classify")
+    data = tmp_path / "data"
+    _, report = crawl(desk_sources(site, tmp_path), data, "v1")
+    responses = warc_responses(data)
+    urls = [u for u, *_ in responses]
+    assert len(urls) == len(set(urls)) == len(DESK_ARTICLES)
+    assert not [u for u in urls if "print" in u or "/amp/" in u]
+    reqs = site.requests()
+    # The rel=amphtml URL is never requested, even where a listing links it directly.
+    assert not [r for r in reqs if r["path"].startswith("/amp/")]
+    # Story 105 is linked only through its print variant: fetched once as a variant,
+    # then captured under its canonical URL.
+    assert [r["query"] for r in reqs if r["path"] == desk_path(105)] == ["print=1", ""]
+    assert report["sources"]["desk"]["skipped"]["variant"] >= 2  # 101?print=1, 105?print=1, the AMP link
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("http://a.example/archive/2024/03/", "a.example/archive/#/#/?"),
+    ("http://a.example/archive/2031/07/", "a.example/archive/#/#/?"),
+    ("http://a.example/world?page=3", "a.example/world?"),
+    ("http://a.example/section.php?name=local&page=2", "a.example/section.php?name=local"),
+])
+def test_listing_family(url, expected):
+    from spiders.news import family
+
+    assert family(url) == expected
+
+
+@pytest.mark.parametrize("url,canonical,expected", [
+    ("http://a.example/amp/news/x", "http://a.example/news/x", True),
+    ("http://a.example/news/x?print=1", "http://a.example/news/x", True),
+    ("http://a.example/news/x", "https://www.a.example/news/x", False),  # same page, other scheme/host form
+    ("http://a.example/news/x", "http://b.example/news/x", False),  # syndication: not our variant
+    ("http://a.example/news/x", "http://a.example/", False),  # a site-wide canonical to the home page
+])
+def test_is_variant(url, canonical, expected):
+    from spiders.news import is_variant
+
+    assert is_variant(url, canonical) is expected
+
+
+@pytest.mark.timeout(180)
+def test_robots_sitemaps_without_robots_obey(site, tmp_path):
+    """With ROBOTSTXT_OBEY off nobody else downloads robots.txt: the spider fetches it, once."""
+    data = tmp_path / "data"
+    _, report = crawl(sources_yaml(site, tmp_path), data, "o1", "--set", "ROBOTSTXT_OBEY=False")
+    src = report["sources"]["fixture"]
+    assert len(site.requests("/robots.txt")) == 1
+    assert src["fetched"]["robots"] == 1 and src["fetched"]["sitemap"] == 3
