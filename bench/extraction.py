@@ -17,11 +17,13 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
+import resource
 import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import trafilatura
@@ -40,7 +42,7 @@ def load_dev(root: Path = DEV) -> tuple[list[Page], list[str]]:
     for pid in sorted(truth):
         html = gzip.decompress((root / f"{pid}.html.gz").read_bytes())
         pages.append(Page(truth[pid]["url"], html, 200, {"content-type": "text/html; charset=utf-8"},
-                          datetime(2019, 11, 20, tzinfo=timezone.utc), "dev", article_hint="dev"))
+                          datetime(2019, 11, 20, tzinfo=UTC), "dev", article_hint="dev"))
         refs.append(truth[pid]["articleBody"])
     return pages, refs
 
@@ -70,21 +72,34 @@ def quality(pages: list[Page], refs: list[str], workers: int) -> list[str]:
     return out
 
 
-def _timed(fn) -> float:
+def _timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and its finished children)."""
+    r0, c0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     fn()
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    r1, c1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime for a, b in ((r0, r1), (c0, c1)))
+    return wall, cpu
+
+
+def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
 
 
 def speed(pages: list[Page], repeats: int) -> list[str]:
     n = len(pages)
-    plain = statistics.median(_timed(lambda: plain_texts(pages)) for _ in range(repeats))
-    rows = ["## Speed (same pages, medians of %d runs)" % repeats, "",
-            "| run | seconds | pages/s | ratio vs plain |", "| --- | --- | --- | --- |",
-            f"| plain trafilatura.extract loop, 1 process | {plain:.2f} | {n / plain:.1f} | 1.00x |"]
+    plain, plain_cpu = _median([_timed(lambda: plain_texts(pages)) for _ in range(repeats)])
+    title = (f"## Speed ({n} dev pages, medians of {repeats} runs; load average {os.getloadavg()[0]:.1f} "
+             f"on {os.cpu_count()} cores)")
+    rows = [title, "",
+            "| run | wall s | pages/s | ratio vs plain (wall) | CPU s, all processes | CPU efficiency vs plain |",
+            "| --- | --- | --- | --- | --- | --- |",
+            f"| plain trafilatura.extract loop, 1 process | {plain:.2f} | {n / plain:.1f} | 1.00x | {plain_cpu:.2f} | 1.00x |"]
     for w in (1, 2):
-        secs = statistics.median(_timed(lambda: newsmill_texts(pages, w)) for _ in range(repeats))
-        rows.append(f"| newsmill extract_pages, {w} worker(s) | {secs:.2f} | {n / secs:.1f} | {plain / secs:.2f}x |")
+        secs, cpu = _median([_timed(lambda w=w: newsmill_texts(pages, w)) for _ in range(repeats)])
+        rows.append(f"| newsmill extract_pages, {w} worker(s) | {secs:.2f} | {n / secs:.1f} | {plain / secs:.2f}x "
+                    f"| {cpu:.2f} | {plain_cpu / cpu:.2f}x |")
     return rows
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -48,7 +48,7 @@ def fetch_web(n_sites: int = 3, articles_per_site: int = 20, seed: int = 7, hubs
                         final = resp.geturl()
                 except OSError:
                     continue
-                pages.append(Page(final, body, 200, headers, datetime.now(timezone.utc), site.name,
+                pages.append(Page(final, body, 200, headers, datetime.now(UTC), site.name,
                                   "pattern" if art is not None else None))
                 if art is not None:
                     truth[final] = (site, art, base)

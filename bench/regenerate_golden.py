@@ -18,7 +18,7 @@ import json
 import sys
 import tempfile
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.extract import extract_pages
@@ -27,7 +27,7 @@ from pipelines.settings import Settings
 
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "data" / "golden"
 DEV = Path("/work/shared/data/extraction/dev")
-FETCHED = datetime(2026, 4, 1, tzinfo=timezone.utc)
+FETCHED = datetime(2026, 4, 1, tzinfo=UTC)
 
 
 def load_golden(root: Path = GOLDEN) -> list[tuple[str, Page, dict]]:

@@ -13,22 +13,21 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
 WORD = re.compile(r"\w+")
 DIGITS = re.compile(r"\d+")
 BLOCK_TAGS = frozenset(
-    "p li h1 h2 h3 h4 h5 h6 td th dd dt blockquote figcaption caption summary label button".split()
+    ["p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "dd", "dt", "blockquote", "figcaption", "caption", "summary", "label", "button"]
 )
-LEAF_TAGS = frozenset(("div", "span", "a", "section", "aside", "footer", "header", "small", "strong", "em", "b"))
+LEAF_TAGS = frozenset(("div", "span", "a", "section", "aside", "footer", "header", "small", "strong", "em", "b", "font"))
 SKIP_TAGS = frozenset(("script", "style", "noscript", "template", "svg", "head", "title", "meta", "link", "iframe"))
 MAX_BLOCKS = 3000  # a page with more candidate blocks is sampled no further
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(NamedTuple):  # a tuple: cheap to pickle back from the workers by the thousand
     key: str  # hash of the normalized text
     path: str
     text: str  # normalized text
@@ -40,7 +39,7 @@ def normalize(text: str) -> str:
 
 
 def text_key(norm: str) -> str:
-    return hashlib.sha1(norm.encode("utf-8")).hexdigest()[:16]
+    return hashlib.blake2b(norm.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def _label(el: etree._Element) -> str:

@@ -24,7 +24,7 @@ BOILER_START = re.compile(
     r"advertisement|sponsored|copyright|all rights reserved|©|photo:|image:|picture:|getty images|"
     r"leggi anche|leia também|leia mais|veja também|lesen sie auch|mehr zum thema|lire aussi|"
     r"ver también|lee también|читайте также)\b",
-    re.I,
+    re.IGNORECASE,
 )
 BOILER_ANY = re.compile(
     r"\b(newsletters?|sign up|signing up|subscribe|subscription|subscriber agreement|inbox|"
@@ -35,7 +35,7 @@ BOILER_ANY = re.compile(
     r"comments? policy|post (a )?comment|(write|reach|email) (to )?\w+( \w+)? at|may be reached at|"
     r"contributed to this report|this (copy|article) (is for|has been sent)|"
     r"reprints?|permissions?)\b",
-    re.I,
+    re.IGNORECASE,
 )
 EMAIL = re.compile(r"\S+@\w+\.\w+")
 TEASER_TAG = re.compile(r"\[[A-Z ]{3,}\]\W*$")
@@ -152,10 +152,7 @@ def prune(body: etree._Element, title: str = "", description: str = "") -> int:
                     _drop(item)
                     removed += 1
             continue
-        if n <= 30 and _link_share(el) >= 0.8:
-            _drop(el)
-            removed += 1
-        elif _is_boilerplate_line(t):
+        if n <= 30 and _link_share(el) >= 0.8 or _is_boilerplate_line(t):
             _drop(el)
             removed += 1
     # 3. truncated excerpts of other articles ("...", "…") when there are several

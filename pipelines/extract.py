@@ -27,7 +27,7 @@ from pipelines.templates import DomainTemplates, Filter, TemplateStore, build_fi
 from pipelines.urls import domain_of, normalize_url, url_hash
 from pipelines.workers import run_tasks
 
-__all__ = ["ExtractResult", "extract_one", "extract_pages", "MIN_WORDS"]
+__all__ = ["MIN_WORDS", "ExtractResult", "extract_one", "extract_pages"]
 
 MIN_WORDS = 20  # fewer body words than this: not an article ("too_short")
 
@@ -39,8 +39,9 @@ class ExtractResult:
     stats: dict[str, float] = field(default_factory=dict)
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha1(normalize(text).encode("utf-8")).hexdigest()
+def content_hash(text: str, norm: str | None = None) -> str:
+    """sha1 of the normalized text (lower-case `\\w+` tokens joined by spaces)."""
+    return hashlib.sha1((normalize(text) if norm is None else norm).encode("utf-8")).hexdigest()
 
 
 def _page_id(url: str) -> str:
@@ -79,7 +80,8 @@ def finish(page: Page, parsed: Parsed, flt: Filter | None, run_id: str = "") -> 
         lines = flt.apply(lines, where_of(parsed))[0]
     removed = len(parsed.lines) - len(lines)
     text = "\n".join(lines)
-    words = len(normalize(text).split())
+    norm = normalize(text)
+    words = norm.count(" ") + 1 if norm else 0
     if not lines:
         return Dropped(page.url, "no_text"), removed
     if words < MIN_WORDS:
@@ -99,7 +101,7 @@ def finish(page: Page, parsed: Parsed, flt: Filter | None, run_id: str = "") -> 
         text=text,
         word_count=words,
         fetched_at=page.fetched_at,
-        content_hash=content_hash(text),
+        content_hash=content_hash(text, norm),
         run_id=run_id,
     )
     return article, removed
@@ -120,17 +122,21 @@ def learn(parsed: dict[int, Parsed], pages: list[Page], store: TemplateStore) ->
     for i in parsed:
         domains.setdefault(domain_of(pages[i].url), []).append(i)
     filters = {}
+    changed: list[str] = []
     for domain, idx in domains.items():
         state = store.get(domain)
         texts: dict[str, str] = {}
+        added = False
         # variants of one page (print, AMP, tracking) share a canonical URL: counted once,
         # the same one whatever the order (sorted by id, then URL)
         for i in sorted(idx, key=lambda i: (_page_id(parsed[i].meta.canonical_url or pages[i].url), pages[i].url)):
-            state.add_page(_page_id(parsed[i].meta.canonical_url or pages[i].url), parsed[i].blocks)
+            added |= state.add_page(_page_id(parsed[i].meta.canonical_url or pages[i].url), parsed[i].blocks)
             texts.update((b.key, b.text) for b in parsed[i].blocks)
-        remember_texts(state, state.template_keys(), texts)
+        if added:
+            remember_texts(state, state.template_keys(), texts)
+            changed.append(domain)
         filters[domain] = build_filter(state)
-    store.save(domains)
+    store.save(changed)
     return filters
 
 
@@ -151,7 +157,9 @@ def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, ru
         else:
             parsed[out.index] = out.value
     t1 = time.monotonic()
-    filters = learn(parsed, pages, TemplateStore(state_dir))
+    store = TemplateStore(state_dir)
+    filters = learn(parsed, pages, store)
+    stats["templates/state_unreadable"] = len(store.unreadable)
     jobs = {}
     for i, p in parsed.items():
         keys = needs_reparse(p, filters.get(domain_of(pages[i].url)))
@@ -163,6 +171,9 @@ def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, ru
         i = order[out.index]
         if out.ok and isinstance(out.value, Parsed):
             parsed[i] = out.value
+        else:  # the first extraction stands, filtered as usual
+            reasons_reparse = f"reparse_failed/{out.reason or 'dropped'}"
+            stats[reasons_reparse] = stats.get(reasons_reparse, 0) + 1
     stats["reparsed"] = len(jobs)
     articles: list[Article] = []
     dropped: list[Dropped] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -19,10 +19,10 @@ from pipelines.urls import normalize_url
 
 SEPARATORS = re.compile(r"\s+[|\-–—:·»•/]\s+|\s+::\s+")
 LANG = re.compile(r"^([a-zA-Z]{2})(?:[-_].*)?$")
-AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|&|\band\b|\bund\b|\be\b|\by\b)\s*", re.I)
-AUTHOR_PREFIX = re.compile(r"^(by|von|por|par|di|de)\s+", re.I)
-BYLINE_CLASS = re.compile(r"\b(byline|author|authors|by-line|article-author)\b", re.I)
-DATE_CLASS = re.compile(r"(date|time|posted|publish|byline|author|dateline)", re.I)
+AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|&|\band\b|\bund\b|\be\b|\by\b)\s*", re.IGNORECASE)
+AUTHOR_PREFIX = re.compile(r"^(by|von|por|par|di|de)\s+", re.IGNORECASE)
+BYLINE_CLASS = re.compile(r"\b(byline|author|authors|by-line|article-author)\b", re.IGNORECASE)
+DATE_CLASS = re.compile(r"(date|time|posted|publish|byline|author|dateline)", re.IGNORECASE)
 CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
 DATE_KEYS = ("article:published_time", "og:article:published_time", "datepublished", "date", "pubdate",
              "publishdate", "dc.date.issued", "dc.date", "sailthru.date", "parsely-pub-date")
@@ -199,7 +199,7 @@ def parse_date(raw: str | None) -> datetime | None:
         return None
     raw = raw.strip()
     try:
-        dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(raw)  # 3.11 reads "Z" and offsets
     except ValueError:
         m = re.match(r"(\d{4})-(\d{2})-(\d{2})", raw)
         if not m:
@@ -209,8 +209,8 @@ def parse_date(raw: str | None) -> datetime | None:
         except ValueError:
             return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def language_of(head_lang: str, fallback: str | None) -> str | None:
@@ -245,10 +245,12 @@ def build_meta(page_url: str, head: HeadInfo, doc: object | None, html: bytes | 
     published = next((p for p in (parse_date(x) for x in head.dates) if p), None)
     if published is None:
         published = parse_date(d_date)
+    if published is None:
+        published = _text_date(head.date_texts)
     if published is None and html is not None:
         published = _htmldate(html)
-        if published is not None and (published.hour, published.minute) == (0, 0):
-            published = _with_clock(published, head.date_texts)
+    if published is not None and (published.hour, published.minute) == (0, 0):
+        published = _with_clock(published, head.date_texts)
     return Meta(
         title=title or raw_title,
         authors=authors,
@@ -257,6 +259,36 @@ def build_meta(page_url: str, head: HeadInfo, doc: object | None, html: bytes | 
         canonical_url=canonical_of(page_url, head),
         description=head.description or (getattr(doc, "description", None) or ""),
     )
+
+
+MONTHS = {m: i + 1 for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"])}
+MONTHS.update({m[:3]: n for m, n in list(MONTHS.items())})
+MONTHS["sept"] = 9
+TEXT_DATES = (
+    re.compile(r"\b(?P<d>\d{1,2})\.? (?P<m>[a-z]{3,9})\.? (?P<y>\d{4})\b", re.IGNORECASE),   # 21 October 2026
+    re.compile(r"\b(?P<m>[a-z]{3,9})\.? (?P<d>\d{1,2}),? (?P<y>\d{4})\b", re.IGNORECASE),   # October 21, 2026
+    re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"),                 # 2026-10-21
+    re.compile(r"\b(?P<d>\d{1,2})[./](?P<m>\d{1,2})[./](?P<y>\d{4})\b"),          # 21.10.2026 (day first)
+)
+
+
+def _text_date(texts: list[str]) -> datetime | None:
+    """A date written out in the page's date/byline elements (sites with no metadata)."""
+    for t in texts:
+        for rx in TEXT_DATES:
+            m = rx.search(t)
+            if not m:
+                continue
+            month = m["m"]
+            mon = int(month) if month.isdigit() else MONTHS.get(month.lower())
+            if not mon:
+                continue
+            try:
+                return datetime(int(m["y"]), mon, int(m["d"]), tzinfo=UTC)
+            except ValueError:
+                continue
+    return None
 
 
 def _with_clock(day: datetime, texts: list[str]) -> datetime:
@@ -273,7 +305,7 @@ def _htmldate(html: bytes | str) -> datetime | None:
 
     try:
         found = find_date(html, extensive_search=True, original_date=True, outputformat="%Y-%m-%dT%H:%M:%S")
-    except Exception:  # htmldate raises assorted errors on odd markup; a missing date is fine
+    except Exception:  # noqa: BLE001 - htmldate raises assorted errors on odd markup; no date is fine
         return None
     return parse_date(found)
 
@@ -281,15 +313,15 @@ def _htmldate(html: bytes | str) -> datetime | None:
 # A stopword vote, used only when the page declares no language: a few common
 # words per language separate the languages news is mostly written in.
 STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("the and of to in is that for was with on said by it as".split()),
-    "de": frozenset("der die und das ist nicht mit den von zu sich auf für ein eine".split()),
-    "fr": frozenset("le la les et des est une dans pour que qui sur pas au du".split()),
-    "es": frozenset("el la los las y que del en por una con para es se al".split()),
-    "pt": frozenset("o a os as e que do da em um uma para com não dos das".split()),
-    "it": frozenset("il la che di e per un una sono non del della nel con gli".split()),
-    "nl": frozenset("de het een en van is dat op te in niet met zijn voor".split()),
-    "id": frozenset("yang dan di ini itu dengan untuk dari dalam tidak akan pada".split()),
-    "ru": frozenset("и в не на что с по как это из за от для он она".split()),
+    "en": frozenset(["the", "and", "of", "to", "in", "is", "that", "for", "was", "with", "on", "said", "by", "it", "as"]),
+    "de": frozenset(["der", "die", "und", "das", "ist", "nicht", "mit", "den", "von", "zu", "sich", "auf", "für", "ein", "eine"]),
+    "fr": frozenset(["le", "la", "les", "et", "des", "est", "une", "dans", "pour", "que", "qui", "sur", "pas", "au", "du"]),
+    "es": frozenset(["el", "la", "los", "las", "y", "que", "del", "en", "por", "una", "con", "para", "es", "se", "al"]),
+    "pt": frozenset(["o", "a", "os", "as", "e", "que", "do", "da", "em", "um", "uma", "para", "com", "não", "dos", "das"]),
+    "it": frozenset(["il", "la", "che", "di", "e", "per", "un", "una", "sono", "non", "del", "della", "nel", "con", "gli"]),
+    "nl": frozenset(["de", "het", "een", "en", "van", "is", "dat", "op", "te", "in", "niet", "met", "zijn", "voor"]),
+    "id": frozenset(["yang", "dan", "di", "ini", "itu", "dengan", "untuk", "dari", "dalam", "tidak", "akan", "pada"]),
+    "ru": frozenset(["и", "в", "не", "на", "что", "с", "по", "как", "это", "из", "за", "от", "для", "он", "она"]),
 }
 
 

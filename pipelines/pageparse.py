@@ -10,6 +10,7 @@ happens later, in the parent, once the whole batch has been seen.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from lxml import etree
 from trafilatura import bare_extraction
@@ -107,13 +108,20 @@ def reparse_page(job: tuple[Page, frozenset[str]]) -> Parsed | Dropped:
     return parse_page(job[0], job[1])
 
 
+_WARM = False
+
+
 def warm_up() -> None:
-    """Load what the first page would load lazily (htmldate's parsers, trafilatura's
-    settings) once in the parent, so forked workers start warm."""
+    """Load what the first page would load lazily (jusText stop lists, htmldate's
+    parsers) once in the parent, so forked workers start warm. Once per process."""
+    global _WARM
+    if _WARM:
+        return
+    _WARM = True
     html = (b"<html lang='en'><head><title>Warm up</title></head><body><article><h1>Warm up</h1>"
             b"<p>Published 3 March 2021 by the desk.</p>" + b"<p>Some words of text in a paragraph here.</p>" * 5
             + b"</article></body></html>")
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     parse_page(Page("http://warm.example/a", html, 200, {"content-type": "text/html"},
-                    datetime(2021, 1, 1, tzinfo=timezone.utc), "warm", "pattern"))
+                    datetime(2021, 1, 1, tzinfo=UTC), "warm", "pattern"))

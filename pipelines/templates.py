@@ -20,13 +20,14 @@ Counting is order-free (sets and sums), so page order never changes the result.
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.atomic import write_bytes_atomic
+from pipelines.atomic import tmp_path
 from pipelines.blocks import Block, normalize, text_key
 
 VERSION = 1
@@ -142,10 +143,10 @@ class Filter:
     texts: tuple[str, ...] = ()  # normalized, longest first
     paths: frozenset[str] = frozenset()  # templated containers
 
-    def is_template(self, line: str, where: dict[str, str] | None = None) -> bool:
+    def is_template(self, line: str, where: dict[str, str] | None = None, norm: str | None = None) -> bool:
         """`where`: this page's block key -> container path (a block in a templated
         container is template on this page, even if elsewhere it is not)."""
-        norm = normalize(line)
+        norm = normalize(line) if norm is None else norm
         if not norm:
             return True
         key = text_key(norm)
@@ -164,8 +165,9 @@ class Filter:
 
     def apply(self, lines: list[str], where: dict[str, str] | None = None) -> tuple[list[str], set[str]]:
         """(kept lines, keys of the dropped ones)."""
-        keys = [text_key(normalize(x)) for x in lines]
-        drop = [self.is_template(x, where) for x in lines]
+        norms = [normalize(x) for x in lines]
+        keys = [text_key(n) for n in norms]
+        drop = [self.is_template(x, where, n) for x, n in zip(lines, norms, strict=True)]
         i = 0
         while i < len(lines):
             j = i
@@ -197,11 +199,17 @@ def remember_texts(t: DomainTemplates, keys: set[str], texts_by_key: dict[str, s
 
 
 class TemplateStore:
-    """`state/templates/<domain>.json`: load on demand, save atomically."""
+    """`state/templates/<domain>.json`: load on demand, save atomically.
+
+    Written aside then renamed (readers never see half a file). Not fsynced: this
+    is a cache that the next batches relearn, so a file lost or torn by a power
+    cut is read as an empty state (and counted in `unreadable`), not an error.
+    """
 
     def __init__(self, state_dir: Path) -> None:
         self.root = Path(state_dir) / "templates"
         self.loaded: dict[str, DomainTemplates] = {}
+        self.unreadable: list[str] = []
 
     def path(self, domain: str) -> Path:
         return self.root / f"{SAFE_NAME.sub('_', domain.lower()) or '_'}.json"
@@ -213,18 +221,15 @@ class TemplateStore:
                 self.loaded[domain] = DomainTemplates.from_json(json.loads(p.read_text("utf-8")))
             except FileNotFoundError:
                 self.loaded[domain] = DomainTemplates(domain)
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{p}: unreadable template state ({exc})") from exc
+            except (ValueError, KeyError, TypeError, IndexError):
+                self.unreadable.append(str(p))
+                self.loaded[domain] = DomainTemplates(domain)
         return self.loaded[domain]
 
     def save(self, domains: Iterable[str]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
         for d in domains:
-            data = json.dumps(self.get(d).to_json(), ensure_ascii=False, separators=(",", ":"))
-            write_bytes_atomic(self.path(d), data.encode("utf-8"))
-
-
-def group_by_domain(items: Iterable[tuple[str, str, list[Block]]]) -> dict[str, list[tuple[str, list[Block]]]]:
-    out: dict[str, list[tuple[str, list[Block]]]] = defaultdict(list)
-    for domain, page_id, blocks in items:
-        out[domain].append((page_id, blocks))
-    return out
+            final = self.path(d)
+            tmp = tmp_path(final)
+            tmp.write_bytes(json.dumps(self.get(d).to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+            os.replace(tmp, final)

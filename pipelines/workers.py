@@ -9,6 +9,7 @@ goes on: every item yields exactly one outcome, in completion order.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import resource
@@ -59,7 +60,7 @@ def _worker_main(conn: Connection, func: Task, max_mem_mb: int) -> None:
             out = (index, False, None, "memory", "MemoryError")
         except RecursionError as exc:
             out = (index, False, None, "error", f"RecursionError: {exc}"[:200])
-        except Exception as exc:  # a bad page is a counted drop, never a crash of the batch
+        except Exception as exc:  # noqa: BLE001 - a bad page is a counted drop, never a crash of the batch
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
             out = (index, False, None, "error", tb[:300])
         try:
@@ -74,7 +75,13 @@ class _Worker:
     def __init__(self, ctx: Any, func: Task, max_mem_mb: int) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_worker_main, args=(child, func, max_mem_mb), daemon=True)
-        self.proc.start()
+        # frozen at fork: the child's GC neither scans nor copies what the parent holds;
+        # the parent unfreezes at once, so nothing of its own stays uncollectable
+        gc.freeze()
+        try:
+            self.proc.start()
+        finally:
+            gc.unfreeze()
         child.close()
         self.task: int | None = None
         self.deadline = 0.0
@@ -116,6 +123,8 @@ def run_tasks(
     """
     ctx = mp.get_context("fork")
     pending = list(enumerate(items))
+    if not pending:
+        return
     pending.reverse()
     pool = [_Worker(ctx, func, max_mem_mb) for _ in range(max(1, min(workers, len(pending) or 1)))]
     replaced = 0

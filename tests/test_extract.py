@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -130,7 +130,7 @@ def test_title_without_site_suffix(raw: str, want: str) -> None:
 
 
 def _page(html: bytes, url: str = "https://www.example.org/a/1?utm_source=x", **headers: str) -> Page:
-    return Page(url, html, 200, headers or {"content-type": "text/html"}, datetime(2026, 1, 1, tzinfo=timezone.utc),
+    return Page(url, html, 200, headers or {"content-type": "text/html"}, datetime(2026, 1, 1, tzinfo=UTC),
                 "example", "pattern")
 
 

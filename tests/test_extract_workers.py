@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -66,13 +66,13 @@ def test_memory_cap_error_and_dead_worker() -> None:
 def _huge_page() -> Page:
     body = b"".join(b"<p>Paragraph %d with a few words of text in it.</p>" % i for i in range(50_000))
     return Page("https://www.coastcourier.example/huge", b"<html><body><article>" + body + b"</article></body></html>",
-                200, {"content-type": "text/html"}, datetime(2026, 4, 1, tzinfo=timezone.utc), "coast", "pattern")
+                200, {"content-type": "text/html"}, datetime(2026, 4, 1, tzinfo=UTC), "coast", "pattern")
 
 
 def _deep_page() -> Page:
     html = b"<html><body>" + b"<div>" * 100_000 + b"<p>deep</p>" + b"</div>" * 100_000 + b"</body></html>"
     return Page("https://www.coastcourier.example/deep", html, 200, {"content-type": "text/html"},
-                datetime(2026, 4, 1, tzinfo=timezone.utc), "coast", "pattern")
+                datetime(2026, 4, 1, tzinfo=UTC), "coast", "pattern")
 
 
 @pytest.mark.timeout(60)
