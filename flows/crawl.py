@@ -1,6 +1,7 @@
 """The crawl and backfill flows: one run each, under the data directory's lock."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Prefect builds the parameter model
+# of a deployed flow from these annotations and cannot resolve them as strings.
 
 import secrets
 from datetime import date, datetime, timezone
