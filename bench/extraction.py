@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.extraction [--repeats 3] [--sites 6] [--skip-speed] [--skip-web]
 
-1. Quality on the dev set (/work/shared/data/extraction/dev): precision, recall,
+1. Quality on the dev set (../shared/data/extraction/dev): precision, recall,
    F1 with the benchmark's metric (pipelines.textmetric), ± bootstrap std, for
    `extract_pages` and for `trafilatura.extract(html, include_comments=False)`.
 2. Template removal and metadata on the sample news web (flows.newsweb): share
@@ -33,7 +33,8 @@ from pipelines.models import Page
 from pipelines.settings import Settings
 from pipelines.textmetric import Score, bootstrap_std, evaluate
 
-DEV = Path("/work/shared/data/extraction/dev")
+# The shared dev set sits beside the repo (../shared), in CI as here.
+DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction" / "dev"
 
 
 def load_dev(root: Path = DEV) -> tuple[list[Page], list[str]]:

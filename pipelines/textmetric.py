@@ -2,7 +2,7 @@
 
 Word 4-gram multisets over `\\w+` tokens, per-page tp/fp/fn, corpus precision and
 recall as means of per-page values, F1 from those means. See
-/work/shared/data/extraction/README.md, "Scoring".
+../shared/data/extraction/README.md, "Scoring".
 """
 
 from __future__ import annotations

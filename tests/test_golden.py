@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.regenerate_golden import GOLDEN, extract_golden, load_golden
+from bench.regenerate_golden import DEV, GOLDEN, extract_golden, load_golden
 
 ITEMS = load_golden()
 
@@ -20,6 +20,8 @@ def extracted() -> dict[str, dict[str, object]]:
 
 def test_golden_set_present() -> None:
     names = [n for n, _, _ in ITEMS]
+    if not DEV.exists():
+        pytest.skip(f"{DEV} absent: the dev-set golden pages live there")
     assert sum(n.startswith("dev-") for n in names) >= 5
     assert sum(n.startswith("site-") for n in names) >= 3
 
