@@ -41,7 +41,7 @@ def run_demo(settings: Settings) -> int:
         server.stop()
     data = DataDir(settings.data_dir)
     print()
-    print("\n".join(stats_lines(dataset_stats(data), data)))
+    print("\n".join(stats_lines(dataset_stats(data), data, per_day=False)))
     glob = f"{data.articles}/**/*.parquet"
     print("\nread it:")
     print(f"  duckdb -c \"select count(*), sum(is_duplicate::int) from '{glob}'\"")

@@ -32,7 +32,7 @@ def dataset_stats(data: DataDir) -> dict:
     }
 
 
-def stats_lines(stats: dict, data: DataDir) -> list[str]:
+def stats_lines(stats: dict, data: DataDir, per_day: bool = True) -> list[str]:
     if not stats["files"]:
         return [f"{data.root}: no articles yet"]
     lines = [
@@ -43,6 +43,8 @@ def stats_lines(stats: dict, data: DataDir) -> list[str]:
     ]
     for source, rows, dups, first, last in stats["sources"]:
         lines.append(f"{source:<24}{rows:>8}{dups:>8}  {str(first or '-'):<10}  {last or '-'}")
+    if not per_day:
+        return lines
     lines += ["", f"{'source':<24}{'day':<12}{'rows':>8}{'dups':>8}"]
     for source, day, rows, dups in stats["days"]:
         lines.append(f"{source:<24}{str(day or 'undated'):<12}{rows:>8}{dups:>8}")
