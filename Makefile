@@ -14,9 +14,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Debian's redis-server, for the Redis backend's tests (installed if missing).
+# Debian's redis-server, for the Redis backend's tests (installed if missing; the
+# tests start and stop their own servers on free loopback ports).
 redis:
-	@bash scripts/redis.sh install
+	@command -v redis-server >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@redis-server --version
 
 demo: setup
 	$(BIN)/newsmill demo

@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-GROUND_TRUTH = Path("/work/shared/data/extraction/dev/ground_truth.json")
+GROUND_TRUTH = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction" / "dev" / "ground_truth.json"
 
 CREDITS = [
     "By Trend",

@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir(backfill)
     window(backfill)
     backfill.add_argument("--source", help="label rows with this source name (default: the domain)")
+    backfill.add_argument("--dask", metavar="ADDRESS", help="read and parse the files on this Dask cluster "
+                          "(tcp://host:port; workers need the same files and newsmill installed)")
+    backfill.add_argument("--batch-pages", type=_positive, default=2000,
+                          help="pages landed per batch: memory and Parquet file size (default 2000)")
 
     serve = sub.add_parser("serve", help="run the crawl on a cron schedule (a Prefect deployment) until stopped")
     serve.add_argument("--sources", type=Path, required=True, help="sources file (YAML)")
@@ -76,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     except BAD_INPUT as exc:
         print(f"newsmill {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # disk full, permissions: what landed before stays landed
+        print(f"newsmill {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"newsmill {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -101,9 +108,15 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.warc_read import expand_inputs
 
     expand_inputs(args.warcs)  # a missing file fails here, before Prefect starts
-    from flows.crawl import backfill_flow
+    from flows.backfill import run_backfill
 
-    return _print_report(backfill_flow(args.warcs, str(settings.data_dir), args.since, args.until, args.source))
+    report = run_backfill(args.warcs, str(settings.data_dir), args.since, args.until, args.source, args.dask,
+                          args.batch_pages)
+    code = _print_report(report)
+    files = report["files"]
+    print(f"  WARC files: {len(files['warc_processed'])} processed, {len(files['warc_skipped_done'])} skipped "
+          f"(done before), {len(files['warc_failed'])} failed")
+    return code
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

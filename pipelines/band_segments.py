@@ -5,7 +5,8 @@ A segment is two .npy files, `<name>.keys.npy` (int64 band keys, sorted) and
 copy, the OS page cache holds what lookups touch. Each commit writes one new
 segment; after it, the newest two are merged while the newer is at least half
 the size of the older (a binary counter), so there are O(log n) segments and
-each entry is rewritten O(log n) times. Lookups are vectorized searchsorted.
+each entry is rewritten O(log n) times (up to MAX_SEGMENT entries a segment).
+Lookups are vectorized searchsorted.
 
 This module only writes files; which segments are live is the manifest, kept by
 the caller inside its own atomic commit (lsh_index stores it in SQLite). A file
@@ -21,6 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.atomic import fsync_dir
+
+# Merges stop at 16M entries (192 MB a segment): a merge holds its inputs and
+# output in RAM, so this bounds compaction RAM; 10M articles x 40 bands is then
+# ~25 segments, still a handful of vectorized searches per lookup.
+MAX_SEGMENT = 1 << 24
 
 
 class SegmentError(Exception):
@@ -74,11 +80,16 @@ class BandSegments:
             return np.empty(0, np.int64), np.empty(0, np.uint32)
         return np.concatenate(qs), np.concatenate(ds)
 
-    def write(self, keys: np.ndarray, docs: np.ndarray) -> dict:
+    def write(self, keys: np.ndarray, docs: np.ndarray, presorted: bool = False) -> dict:
         """Write a new sorted segment (fsynced); returns its manifest record. Not live until the caller commits it."""
-        order = np.argsort(keys, kind="stable")
+        if not presorted:
+            order = np.argsort(keys, kind="stable")
+            keys, docs = keys[order], docs[order]
         name = f"seg-{uuid.uuid4().hex[:12]}"
-        for suffix, arr in (("keys", keys[order].astype(np.int64)), ("docs", docs[order].astype(np.uint32))):
+        for suffix, arr in (
+            ("keys", keys.astype(np.int64, copy=False)),
+            ("docs", docs.astype(np.uint32, copy=False)),
+        ):
             path = self.dir / f"{name}.{suffix}.npy"
             with open(path, "wb") as fh:
                 np.save(fh, arr)
@@ -94,16 +105,18 @@ class BandSegments:
         if len(m) < 2:
             return []
         total, i = m[-1]["count"], len(m) - 2
-        while i >= 0 and total * 2 >= m[i]["count"]:
+        while i >= 0 and total * 2 >= m[i]["count"] and total + m[i]["count"] <= MAX_SEGMENT:
             total += m[i]["count"]
             i -= 1
         return m[i + 1 :] if i < len(m) - 2 else []
 
     def merge(self, records: list[dict]) -> dict:
+        """One segment from `records` (oldest first), merged in linear passes, not re-sorted."""
         arrays = [self._arrays[self.manifest.index(r)] for r in records]
-        keys = np.concatenate([np.asarray(k) for k, _ in arrays])
-        docs = np.concatenate([np.asarray(d) for _, d in arrays])
-        return self.write(keys, docs)
+        keys, docs = np.asarray(arrays[0][0]), np.asarray(arrays[0][1])
+        for k, d in arrays[1:]:
+            keys, docs = _merge_sorted(keys, docs, np.asarray(k), np.asarray(d))
+        return self.write(keys, docs, presorted=True)
 
     def replace(self, new_manifest: list[dict]) -> None:
         """Adopt the manifest the caller has just committed; delete the files it dropped."""
@@ -118,3 +131,17 @@ class BandSegments:
     def discard(self, record: dict) -> None:
         for suffix in ("keys", "docs"):
             (self.dir / f"{record['name']}.{suffix}.npy").unlink(missing_ok=True)
+
+
+def _merge_sorted(
+    ka: np.ndarray, da: np.ndarray, kb: np.ndarray, db: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge sorted (ka, da) with sorted (kb, db); b's entries go after a's equal keys."""
+    pos_b = np.searchsorted(ka, kb, "right") + np.arange(kb.size)
+    keys = np.empty(ka.size + kb.size, np.int64)
+    docs = np.empty(keys.size, np.uint32)
+    from_a = np.ones(keys.size, np.bool_)
+    from_a[pos_b] = False
+    keys[pos_b], docs[pos_b] = kb, db
+    keys[from_a], docs[from_a] = ka, da
+    return keys, docs

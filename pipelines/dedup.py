@@ -274,14 +274,16 @@ def _earlier_in_batch(keys: np.ndarray, ids: list[str], indexable: list[bool]) -
 
 
 def reconcile(deduper: Deduper, parquet_glob: str) -> int:
-    """Index the runs that landed in the dataset but were never committed; returns rows indexed.
+    """Index the rows that landed in the dataset but were never committed; returns rows indexed.
 
     Call after open() and before assign(): a run killed between landing its Parquet
     files and commit() would otherwise let the next run accept the same copies again."""
     from pipelines.dedup_dataset import landed_runs, reindex_runs
 
-    missing = sorted(landed_runs(parquet_glob) - deduper.index.runs())
-    return reindex_runs(deduper, parquet_glob, missing)
+    landed, committed = landed_runs(parquet_glob), deduper.index.runs()
+    # A run commits once per batch: a run is behind if the dataset has more of its rows.
+    behind = sorted(r for r, n in landed.items() if n > committed.get(r, 0))
+    return reindex_runs(deduper, parquet_glob, landed, behind)
 
 
 def rebuild_index(

@@ -22,15 +22,23 @@ from pipelines.lsh_index import FILENAME, Entry, IndexedDoc
 _COLUMNS = "article_id, canonical_url, content_hash, cluster_id, text"
 
 
-def landed_runs(parquet_glob: str) -> set[str]:
+def landed_runs(parquet_glob: str) -> dict[str, int]:
+    """run_id -> rows landed in the dataset."""
     if not _any_file(parquet_glob):
-        return set()
-    sql = f"SELECT DISTINCT run_id FROM read_parquet('{_q(parquet_glob)}', union_by_name=true)"
-    return {r for (r,) in duckdb.sql(sql).fetchall()}
+        return {}
+    sql = (
+        f"SELECT run_id, count(*) FROM read_parquet('{_q(parquet_glob)}', union_by_name=true) GROUP BY run_id"
+    )
+    return dict(duckdb.sql(sql).fetchall())
 
 
-def reindex_runs(deduper, parquet_glob: str, run_ids: list[str], batch: int = 20_000) -> int:
-    """Index the rows of `run_ids` (in that order) from the dataset; returns rows indexed."""
+def reindex_runs(
+    deduper, parquet_glob: str, landed: dict[str, int], run_ids: list[str], batch: int = 20_000
+) -> int:
+    """Index the rows of `run_ids` (in that order) from the dataset; returns rows indexed.
+
+    All rows of each run are (re)indexed: indexing is idempotent, and the rows the
+    index missed cannot be told from the others without reading them anyway."""
     if not run_ids:
         return 0
     con = duckdb.connect()
@@ -46,7 +54,11 @@ def reindex_runs(deduper, parquet_glob: str, run_ids: list[str], batch: int = 20
         )
         while rows := rel.fetchmany(batch):
             latest = {r[0]: r for r in rows}  # the highest revision of an article wins
-            rows = list(latest.values())
+            # A later run may have indexed a newer revision already: never step back.
+            indexed = deduper.index.docs(list(latest))
+            rows = [r for a, r in latest.items() if a not in indexed or indexed[a].revision <= int(r[5] or 0)]
+            if not rows:
+                continue
             seqs, _, _, keys = deduper.features([r[4] or "" for r in rows])
             stored = [
                 i
@@ -62,6 +74,7 @@ def reindex_runs(deduper, parquet_glob: str, run_ids: list[str], batch: int = 20
             ]
             deduper.index.add(entries, run_id)
             total += len(entries)
+        deduper.index.set_run_rows(run_id, landed[run_id])
     return total
 
 

@@ -80,7 +80,7 @@ CREATE TABLE docs (
     content_hash TEXT NOT NULL, cluster_id TEXT NOT NULL, revision INTEGER NOT NULL, shingles BLOB NOT NULL);
 CREATE INDEX docs_url ON docs (canonical_url);
 CREATE INDEX docs_hash ON docs (content_hash);
-CREATE TABLE runs (run_id TEXT PRIMARY KEY, docs INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE runs (run_id TEXT PRIMARY KEY, rows INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -160,9 +160,15 @@ class LocalIndex:
                     out[aid] = np.frombuffer(blob, np.uint32)
         return out
 
-    def runs(self) -> set[str]:
+    def runs(self) -> dict[str, int]:
+        """run_id -> rows committed for it (a run commits once per batch)."""
         with self._guard():
-            return {r for (r,) in self._conn.execute("SELECT run_id FROM runs")}
+            return dict(self._conn.execute("SELECT run_id, rows FROM runs"))
+
+    def set_run_rows(self, run_id: str, rows: int) -> None:
+        """After a reconcile: the run's row count is the dataset's."""
+        with self._guard():
+            self._conn.execute("INSERT OR REPLACE INTO runs VALUES (?, ?)", (run_id, rows))
 
     def count(self) -> int:
         with self._guard():
@@ -170,7 +176,7 @@ class LocalIndex:
 
     # ---- writes ----------------------------------------------------------
     def add(self, entries: list[Entry], run_id: str) -> None:
-        """Index `entries` and record `run_id`, all in one SQLite commit (all or nothing).
+        """Index `entries` and count them for `run_id`, all in one SQLite commit (all or nothing).
 
         An entry whose article_id is already indexed replaces it (a revision); an
         entry given twice (a re-run of a reconcile) is simply replaced again."""
@@ -201,9 +207,8 @@ class LocalIndex:
                         for i, e in zip(ids.tolist(), entries)
                     ],
                 )
-                live = [
-                    k for k, e in enumerate(entries) if e.shingles.size
-                ]  # an empty text has no near-copies
+                # an empty text has no near-copies: no buckets
+                live = [k for k, e in enumerate(entries) if e.shingles.size]
                 manifest = self._segments.manifest
                 if live:
                     keys = np.stack([entries[k].band_keys for k in live]).astype(np.int64)
@@ -213,7 +218,10 @@ class LocalIndex:
                     "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                     [("next_id", str(first + len(entries))), ("segments", json.dumps(manifest))],
                 )
-                c.execute("INSERT OR REPLACE INTO runs VALUES (?, ?)", (run_id, len(entries)))
+                c.execute(
+                    "INSERT INTO runs VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET rows = rows + excluded.rows",
+                    (run_id, len(entries)),
+                )
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")

@@ -7,11 +7,11 @@ a prefix (default "newsmill:dedup:"):
   url               hash  canonical_url -> article_id
   chash             hash  content_hash -> first article_id with it
   b:<band key>      set   article_ids in that bucket
-  runs              set   committed run_ids
+  runs              hash  run_id -> rows committed
 Each add() is one MULTI/EXEC transaction: Redis applies it whole or not at all,
 and a client killed before EXEC leaves nothing behind. Redis run without
 persistence forgets everything on restart; the next run's reconcile() re-indexes
-the dataset (the runs set is empty), so nothing slips through.
+the dataset (the runs hash is empty), so nothing slips through.
 """
 
 from __future__ import annotations
@@ -97,9 +97,13 @@ class RedisIndex:
                 a: np.frombuffer(v, np.uint32) for a, v in zip(article_ids, pipe.execute()) if v is not None
             }
 
-    def runs(self) -> set[str]:
+    def runs(self) -> dict[str, int]:
         with self._guard():
-            return {r.decode() for r in self._r.smembers(self.p + "runs")}
+            return {k.decode(): int(v) for k, v in self._r.hgetall(self.p + "runs").items()}
+
+    def set_run_rows(self, run_id: str, rows: int) -> None:
+        with self._guard():
+            self._r.hset(self.p + "runs", run_id, rows)
 
     def count(self) -> int:
         with self._guard():
@@ -135,7 +139,7 @@ class RedisIndex:
                 if e.shingles.size:
                     for k in e.band_keys.tolist():
                         tx.sadd(f"{p}b:{k}", d.article_id)
-            tx.sadd(p + "runs", run_id)
+            tx.hincrby(p + "runs", run_id, len(entries))
             tx.execute()
 
     def _lookup(self, table: str, values: list[str]) -> list[str]:

@@ -33,6 +33,7 @@ ARTICLE_FIELDS: list[pa.Field] = [
 EXTRA_FIELDS: list[pa.Field] = [
     pa.field("revision", pa.int32()),  # 0 for the first version of a URL, then 1, 2...
     pa.field("minhash", pa.binary()),  # MinHash signature: lets the index be rebuilt from the dataset
+    pa.field("minhash_params", pa.string()),  # the config that made `minhash`, e.g. 3ng_40bs_3hs_s1_affine32
 ]
 
 ARTICLES_SCHEMA = pa.schema(

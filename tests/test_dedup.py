@@ -175,3 +175,20 @@ def test_killed_before_commit_is_reconciled_from_dataset(tmp_path):
         res = dd.assign([art("https://b.example/copy", BASES[4])], "20250302T000000Z")
         assert res.rows[0].is_duplicate
     assert rebuild_index(tmp_path / "state", glob, settings) == 1
+
+
+def test_second_batch_of_a_run_killed_before_commit_is_reconciled(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    glob = str(tmp_path / "articles" / "**" / "*.parquet")
+    run = "20250301T000000Z"
+    with Deduper.open(tmp_path / "state", settings) as dd:
+        res = dd.assign([art("https://a.example/1", BASES[6])], run)
+        _write_dataset(tmp_path / "articles" / "d=1" / "r1-0.parquet", res.rows)
+        dd.commit()  # batch 1 of the run: landed and committed
+        res = dd.assign([art("https://a.example/2", BASES[7])], run)
+        _write_dataset(tmp_path / "articles" / "d=1" / "r1-1.parquet", res.rows)
+        # killed here: batch 2 landed, not committed; the run_id is known to the index
+    with Deduper.open(tmp_path / "state", settings) as dd:
+        assert dd.reconcile(glob) == 2 and dd.reconcile(glob) == 0
+        res = dd.assign([art("https://b.example/copy", BASES[7])], "20250302T000000Z")
+        assert res.rows[0].is_duplicate

@@ -46,7 +46,7 @@ def test_persists_across_reopen(tmp_path):
     with_idx.close()
     idx = LocalIndex.open(tmp_path, CFG)
     try:
-        assert idx.count() == 100 and idx.runs() == {"r1"}
+        assert idx.count() == 100 and idx.runs() == {"r1": 100}
         found = idx.candidates(np.stack([es[5].band_keys, es[7].band_keys]))
         assert found == [{"a5"}, {"a7"}]
         assert np.array_equal(idx.shingles(["a5"])["a5"], es[5].shingles)
@@ -150,3 +150,18 @@ def test_kill9_mid_insert_leaves_it_consistent(tmp_path):
         assert {p.name.split(".")[0] for p in (tmp_path / SEGMENTS).glob("*.npy")} == live
     finally:
         idx.close()
+
+
+def test_segments_merge_like_a_binary_counter_up_to_a_cap(tmp_path, monkeypatch):
+    from pipelines import band_segments
+
+    idx = LocalIndex.open(tmp_path, CFG)
+    for i in range(8):
+        idx.add(entries(i * 10, 10), f"r{i}")
+    assert [m["count"] for m in idx._segments.manifest] == [640]  # 8 commits of 80 band entries
+    monkeypatch.setattr(band_segments, "MAX_SEGMENT", 100)
+    for i in range(8, 12):
+        idx.add(entries(i * 10, 10), f"r{i}")
+    assert [m["count"] for m in idx._segments.manifest] == [640, 80, 80, 80, 80]
+    assert idx.candidates(entries(110, 10)[5].band_keys[None])[0] == {"a115"}
+    idx.close()
