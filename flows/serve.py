@@ -37,8 +37,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_prefect_server(log_path: Path) -> Iterator[str]:
-    """Run `prefect server start` on 127.0.0.1; yield its API URL; stop it on exit."""
+def local_prefect_server(log_path: Path, home: Path | None = None) -> Iterator[str]:
+    """Run `prefect server start` on 127.0.0.1; yield its API URL; stop it on exit.
+
+    `home` gives the server its own PREFECT_HOME (its database), default the user's.
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +49,7 @@ def local_prefect_server(log_path: Path) -> Iterator[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, **({"PREFECT_HOME": str(home)} if home else {})},
         )
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
