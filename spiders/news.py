@@ -6,99 +6,46 @@ is a flat stat, per source (`newsmill/source/<name>/...`) and in total
 (`newsmill/...`).
 
 Order: robots.txt and sitemaps, then feeds, then article candidates, then hubs by
-depth, then listing pages (request priorities). Budget per source: at most
-`max_pages` articles captured and 4 * max_pages + 50 requests, so a crawler trap
-is bounded.
-
-Link following is driven by productivity, with no per-site rule. Every page URL
-belongs to a listing *family*: the URL with digit runs and page-number query
-parameters taken out (`/archive/2024/03/` and `/archive/2031/07/` are one family,
-so are `/world?page=2` and `/world`). A link from a hub to its own family is
-pagination: it costs no depth, and it is followed only while the chain that led
-to it stays productive. A hub page is productive when it links a page no hub
-linked before (outside its own family); the first page of a chain (reached
-from another family) always counts as productive. A chain is abandoned after
-NEWSMILL_LISTING_IDLE_PAGES (2) unproductive pages in a row, and an
-unproductive page is a dead end at once when its family has had more than
-NEWSMILL_LISTING_FAMILY_IDLE (6) unproductive pages since its last productive
-one (many entry points into one idle calendar). An endless calendar or `?page=N`
-listing thus costs a few requests past its last story, while a listing that
-keeps showing stories nobody else linked (old articles missing from feeds and
-sitemaps) is walked to its end whatever the depth limit.
-
-Variants: an article whose rel=canonical names another URL on the same host is
-not captured; its canonical is queued instead (`skipped/variant`), and a
-rel=amphtml URL is never requested.
-
-robots.txt listed under `sitemaps:` is not fetched a second time: its
-`Sitemap:` lines are read from the copy Scrapy's RobotsTxtMiddleware downloads
-(the `robots_parsed` signal), and fetched by the spider only when robots.txt
-is not obeyed, its parser cannot list sitemaps, or no middleware reported it
-by the time the crawl goes idle.
+depth, then listing pages (request priorities). The rest lives beside it:
+per-source budgets in spiders.budget, pagination by productivity in
+spiders.listing, AMP/print variants in spiders.variants, conditional GET in
+spiders.revalidate, sitemaps from robots.txt in spiders.robots_sitemaps.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, IgnoreRequest
-from scrapy.http import TextResponse
+from scrapy.exceptions import DontCloseSpider
 from scrapy.linkextractors import LinkExtractor
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import (
-    ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError as TwistedTimeoutError,
-)
 
 from pipelines.sources import Source, load_sources
 from pipelines.urls import normalize_url
 from spiders import discovery
-from spiders.items import CapturedPage
+from spiders.budget import Budget
+from spiders.listing import (
+    MAX_FAMILY_IDLE,
+    MAX_IDLE_PAGES,
+    Listings,
+    family,  # noqa: F401 - its old home: callers import it from here
+)
+from spiders.outcomes import captured_page, failure_reason, page_kind
+from spiders.revalidate import Revalidation, conditional_headers
+from spiders.robots_sitemaps import is_robots, robots_sitemaps, start_netlocs
+from spiders.scope import on_domains, target
 from spiders.seen import SeenStore
+from spiders.variants import is_variant, variant_links
 
 __all__ = ["NewsSpider"]
 
 PRIORITY = {"robots": 400, "sitemap": 300, "feed": 200, "candidate": 100, "hub": 50, "page": 20}
-# Defaults of NEWSMILL_LISTING_IDLE_PAGES / NEWSMILL_LISTING_FAMILY_IDLE.
-MAX_IDLE_PAGES = 2  # unproductive listing pages in a row before a pagination chain is dropped
-MAX_FAMILY_IDLE = 6  # a family's unproductive pages since its last productive one, before idle = dead end
-# Query parameters that number a listing's pages (dropped from the family key).
-PAGE_PARAMS = re.compile(r"^(page|paged|p|pg|pagenum|page_?no|offset|start|from|skip|before|after|cursor)$", re.IGNORECASE)
-_DIGITS = re.compile(r"\d+")
-HTML_TYPES = ("text/html", "application/xhtml+xml")
-_REASON_RE = re.compile(r"[^a-z0-9_]+")
-
-
-def _reason(text: str) -> str:
-    """A stat-key-safe reason: short snake_case."""
-    return _REASON_RE.sub("_", text.lower()).strip("_")[:48] or "unknown"
-
-
-def family(url: str) -> str:
-    """The listing family of a normalized URL: host, path with digit runs as `#`, non-page query."""
-    parts = urlsplit(url)
-    query = "&".join(sorted(_DIGITS.sub("#", kv) for kv in parts.query.split("&")
-                            if kv and not PAGE_PARAMS.match(kv.partition("=")[0])))
-    return f"{(parts.hostname or '').lower()}{_DIGITS.sub('#', parts.path)}?{query}"
-
-
-def is_variant(url: str, canonical: str) -> bool:
-    """True when `url` is a variant of `canonical`: same host (scheme and www. aside), other path or query.
-
-    A canonical on another host (syndication, a CDN mirror) is not taken as a reason to
-    drop the page: the page is captured and the dedup stage decides.
-    """
-    pa, pc = urlsplit(url), urlsplit(canonical)
-    if (pa.hostname or "").removeprefix("www.") != (pc.hostname or "").removeprefix("www."):
-        return False
-    return (pa.path, pa.query) != (pc.path, pc.query) and pc.path not in ("", "/")
 
 
 def _day(value: str | None, flag: str) -> date | None:
@@ -108,19 +55,6 @@ def _day(value: str | None, flag: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{flag}: expected YYYY-MM-DD, got {value!r}") from None
-
-
-def _robots_sitemaps(robotparser) -> list[str] | None:
-    """The Sitemap: URLs of a parsed robots.txt (Protego or the stdlib parser); None if unknown."""
-    inner = getattr(robotparser, "rp", None)
-    try:
-        if hasattr(inner, "sitemaps"):  # Protego
-            return [u for u in inner.sitemaps if u]
-        if hasattr(inner, "site_maps"):  # urllib.robotparser
-            return list(inner.site_maps() or [])
-    except Exception:  # noqa: BLE001 - a parser quirk must not lose the sitemaps: fetch instead
-        return None
-    return None
 
 
 class NewsSpider(scrapy.Spider):
@@ -136,7 +70,7 @@ class NewsSpider(scrapy.Spider):
             loaded = [dataclasses.replace(s, max_pages=int(max_pages)) for s in loaded]
         self.sources: dict[str, Source] = {s.name: s for s in loaded}
         self.since, self.until = _day(since, "since"), _day(until, "until")
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         self.crawl_date = started.strftime("%Y-%m-%d")
         self.run_id = run_id or started.strftime("%Y%m%dT%H%M%SZ")
         # Scrapy's OffsiteMiddleware gets the union; the per-source check is ours (_admit).
@@ -144,23 +78,11 @@ class NewsSpider(scrapy.Spider):
         self._scheduled: set[str] = set()  # normalized URLs requested this run: one URL, one fetch
         self._captured_urls: set[str] = set()
         self._skipped_seen: set[str] = set()
-        self._requests: dict[str, int] = defaultdict(int)
-        self._captured: dict[str, int] = defaultdict(int)
-        self._first: dict[str, float] = {}
-        self._last: dict[str, float] = {}
+        self._budgets: dict[str, Budget] = {}  # per source, once the budget settings are read
         self._links = LinkExtractor()
-        # Conditional GET state. Validators of a feed/sitemap are saved only at a clean
-        # finish and only if every entry it listed was dealt with for good: after a 304
-        # we never see its entries again, so one failed, over-budget or out-of-window
-        # entry (or a kill before the WARC is published) must force a full fetch next run.
-        self._validators: dict[str, tuple[str | None, str | None]] = {}
-        self._doc_parent: dict[str, str | None] = {}
-        self._dirty_docs: set[str] = set()
-        # Productivity-driven link following (see the module docstring).
-        self._linked: dict[str, set[str]] = defaultdict(set)  # per source: URLs some hub page linked
-        self._family_idle: dict[tuple[str, str], int] = defaultdict(int)
+        self._revalidation = Revalidation()
+        self._listings = Listings()
         self._amp: set[str] = set()  # rel=amphtml URLs: never requested
-        self._pending: dict[str, int] = defaultdict(int)  # candidate requests in flight, per source
         self._robots_wanted: dict[str, list[tuple[Source, str]]] = defaultdict(list)  # netloc -> (src, url)
 
     @classmethod
@@ -170,6 +92,10 @@ class NewsSpider(scrapy.Spider):
         spider.seen = SeenStore(data_dir / "state" / "seen.sqlite")
         spider.request_factor = crawler.settings.getint("NEWSMILL_REQUEST_BUDGET_FACTOR", 4)
         spider.request_extra = crawler.settings.getint("NEWSMILL_REQUEST_BUDGET_EXTRA", 50)
+        spider._budgets = {
+            name: Budget(src.max_pages, src.max_pages * spider.request_factor + spider.request_extra)
+            for name, src in spider.sources.items()
+        }
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         spider.idle_pages = crawler.settings.getint("NEWSMILL_LISTING_IDLE_PAGES", MAX_IDLE_PAGES)
@@ -186,38 +112,27 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"newsmill/source/{source}/{key}", n)
 
     def _on_closed(self, spider, reason) -> None:
-        for name in self.sources:
-            seconds = self._last.get(name, 0.0) - self._first.get(name, 0.0)
-            self.crawler.stats.set_value(f"newsmill/source/{name}/seconds", round(max(seconds, 0.0), 3))
-            self.crawler.stats.set_value(f"newsmill/source/{name}/captured", self._captured[name])
-        self.crawler.stats.set_value("newsmill/captured", sum(self._captured.values()))
+        for name, budget in self._budgets.items():
+            self.crawler.stats.set_value(f"newsmill/source/{name}/seconds", budget.seconds())
+            self.crawler.stats.set_value(f"newsmill/source/{name}/captured", budget.captured)
+        self.crawler.stats.set_value("newsmill/captured", sum(b.captured for b in self._budgets.values()))
         self.crawler.stats.set_value("newsmill/run_id", self.run_id)
         self.crawler.stats.set_value("newsmill/crawl_date", self.crawl_date)
         try:
             if reason == "finished":
-                for url, (etag, modified) in self._validators.items():
-                    clean = url not in self._dirty_docs
-                    self.seen.set_validators(url, etag if clean else None, modified if clean else None)
+                self._revalidation.save(self.seen)
         finally:
             self.seen.close()
-
-    def _dirty(self, doc: str | None) -> None:
-        """The feed/sitemap `doc` (and the index that listed it) must be refetched in full next run."""
-        while doc and doc not in self._dirty_docs:
-            self._dirty_docs.add(doc)
-            doc = self._doc_parent.get(doc)
 
     # -- requests -----------------------------------------------------------------
 
     async def start(self):
-        start_netlocs = {urlsplit(normalize_url(u)).netloc for s in self.sources.values()
-                         for u in (*s.sitemaps, *s.feeds, *s.start_urls)
-                         if not urlsplit(u).path.endswith("/robots.txt")}
+        netlocs = start_netlocs(self.sources.values())
         for src in self.sources.values():
             for url in src.sitemaps:
-                role = "robots" if urlsplit(url).path.endswith("/robots.txt") else "sitemap"
+                role = "robots" if is_robots(url) else "sitemap"
                 netloc = urlsplit(normalize_url(url)).netloc
-                if role == "robots" and self.robots_obeyed and netloc in start_netlocs:
+                if role == "robots" and self.robots_obeyed and netloc in netlocs:
                     # Scrapy downloads this robots.txt anyway: read its Sitemap: lines from there.
                     self._robots_wanted[netloc].append((src, normalize_url(url)))
                     continue
@@ -236,26 +151,23 @@ class NewsSpider(scrapy.Spider):
         norm = normalize_url(url)
         if norm in self._scheduled:
             return None
-        if self._requests[src.name] >= src.max_pages * self.request_factor + self.request_extra:
+        budget = self._budgets[src.name]
+        if budget.requests_spent:
             self._inc(src.name, "skipped/budget_requests")
-            self._dirty(parent)
+            self._revalidation.dirty(parent)
             return None
         self._scheduled.add(norm)
-        self._requests[src.name] += 1
+        budget.requests += 1
         self._inc(src.name, "requests")
-        self._first.setdefault(src.name, time.monotonic())
+        if budget.first is None:
+            budget.first = time.monotonic()
         if role == "candidate":
-            self._pending[src.name] += 1
+            budget.pending += 1
         meta = {**(meta or {}), "nm_source": src.name, "nm_role": role, "nm_depth": depth, "nm_url": norm,
                 "nm_parent": parent}
         headers = {}
         if role in ("feed", "sitemap"):
-            # Conditional GET: a 304 means nothing new since the last run.
-            etag, modified = self.seen.validators(norm)
-            if etag:
-                headers["If-None-Match"] = etag
-            if modified:
-                headers["If-Modified-Since"] = modified
+            headers = conditional_headers(self.seen, norm)
             meta["handle_httpstatus_list"] = [304]
         if priority is None:
             priority = PRIORITY[role] - (depth if role == "hub" else 0)
@@ -268,20 +180,18 @@ class NewsSpider(scrapy.Spider):
         wanted = self._robots_wanted.pop(netloc, [])
         if not wanted:
             return
-        urls = _robots_sitemaps(robotparser)
+        urls = robots_sitemaps(robotparser)
         for src, robots_url in wanted:
             if urls is None:  # a parser that cannot list sitemaps: fetch robots.txt ourselves
-                req = self._request(src, robots_url, "robots", depth=0)
-            else:
-                self._inc(src.name, "fetched/robots")
-                self._scheduled.add(robots_url)
-                self._doc_parent[robots_url] = None
-                req = None
-                for sitemap in urls:
-                    if r := self._request(src, sitemap, "sitemap", depth=0, parent=robots_url):
-                        self.crawler.engine.crawl(r)
-            if req is not None:
-                self.crawler.engine.crawl(req)
+                if req := self._request(src, robots_url, "robots", depth=0):
+                    self.crawler.engine.crawl(req)
+                continue
+            self._inc(src.name, "fetched/robots")
+            self._scheduled.add(robots_url)
+            self._revalidation.listed(robots_url, by=None)
+            for sitemap in urls:
+                if req := self._request(src, sitemap, "sitemap", depth=0, parent=robots_url):
+                    self.crawler.engine.crawl(req)
 
     def _on_idle(self) -> None:
         """A robots.txt no middleware reported (robots off for it, or fetched elsewhere): fetch it now."""
@@ -303,8 +213,7 @@ class NewsSpider(scrapy.Spider):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             self._inc(src.name, "skipped/not_http")
             return None
-        host = parts.hostname.lower()
-        if not any(host == d or host.endswith("." + d) for d in src.allowed_domains):
+        if not on_domains(parts.hostname.lower(), src.allowed_domains):
             self._inc(src.name, "skipped/offsite")
             return None
         if norm in self._scheduled:
@@ -312,8 +221,8 @@ class NewsSpider(scrapy.Spider):
         if norm in self._amp:
             self._inc(src.name, "skipped/variant")
             return None
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        if src.deny_pattern and src.deny_pattern.search(target):
+        path = target(parts)
+        if src.deny_pattern and src.deny_pattern.search(path):
             self._inc(src.name, "skipped/denied")
             return None
         if norm in self._skipped_seen:
@@ -322,27 +231,25 @@ class NewsSpider(scrapy.Spider):
             self._skipped_seen.add(norm)  # counted once per URL, however often it is linked
             self._inc(src.name, "skipped_seen")
             return None
-        pattern_article = bool(src.article_pattern and src.article_pattern.search(target))
+        pattern_article = bool(src.article_pattern and src.article_pattern.search(path))
         candidate = pattern_article or (origin in ("feed", "sitemap", "canonical") and src.article_pattern is None)
         if not candidate:
             # A page reached by a link (or a feed/sitemap entry the pattern says is no article).
             if depth > src.max_depth:
                 self._inc(src.name, "skipped/depth")
                 return None
-            if src.follow_pattern and not src.follow_pattern.search(target):
+            if src.follow_pattern and not src.follow_pattern.search(path):
                 self._inc(src.name, "skipped/not_followed")
                 return None
         elif depth > src.max_depth and origin == "link":
             self._inc(src.name, "skipped/depth")
             return None
         # max_pages is spent on articles: once it is (or, for candidates, will likely be) reached,
-        # no listing or article is worth a request any more. A little slack covers candidates
-        # that fail or turn out not to be articles.
-        captured = self._captured[src.name]
-        slack = max(2, src.max_pages // 10)
-        if captured >= src.max_pages or (candidate and captured + self._pending[src.name] >= src.max_pages + slack):
+        # no listing or article is worth a request any more.
+        budget = self._budgets[src.name]
+        if budget.candidates_spent if candidate else budget.articles_spent:
             self._inc(src.name, "skipped/budget_articles")
-            self._dirty(parent)
+            self._revalidation.dirty(parent)
             return None
         return self._request(src, norm, "candidate" if candidate else "hub", depth, parent=parent,
                              priority=None if candidate else priority, meta=meta)
@@ -352,10 +259,11 @@ class NewsSpider(scrapy.Spider):
     def _parse(self, response):
         meta = response.meta
         src = self.sources[meta["nm_source"]]
-        self._last[src.name] = time.monotonic()
+        budget = self._budgets[src.name]
+        budget.last = time.monotonic()
         role = meta["nm_role"]
         if role == "candidate":
-            self._pending[src.name] -= 1
+            budget.pending -= 1
         if response.status == 304:
             self._inc(src.name, "not_modified")
             return
@@ -367,14 +275,15 @@ class NewsSpider(scrapy.Spider):
     def _parse_discovery(self, src: Source, role: str, response):
         body = response.body
         url = response.meta["nm_url"]
-        self._doc_parent[url] = response.meta.get("nm_parent")
+        self._revalidation.listed(url, by=response.meta.get("nm_parent"))
         if role == "robots":
             self._inc(src.name, "fetched/robots")
             for entry in discovery.parse_robots(body, response.url):
                 if req := self._request(src, entry.url, "sitemap", depth=0, parent=url):
                     yield req
             return
-        self._validators[url] = (
+        self._revalidation.fetched(
+            url,
             response.headers.get("ETag", b"").decode("latin-1") or None,
             response.headers.get("Last-Modified", b"").decode("latin-1") or None,
         )
@@ -394,23 +303,24 @@ class NewsSpider(scrapy.Spider):
                 # A child sitemap last changed before `since` holds nothing newer.
                 if self.since and entry.date and entry.date.date() < self.since:
                     self._inc(src.name, "skipped/date_window")
-                    self._dirty(url)
+                    self._revalidation.dirty(url)
                 elif req := self._request(src, entry.url, "sitemap", depth=0, parent=url):
                     yield req
             elif not discovery.in_window(entry.date, self.since, self.until):
                 self._inc(src.name, "skipped/date_window")
-                self._dirty(url)
+                self._revalidation.dirty(url)
             elif req := self._admit(src, entry.url, depth=1, origin=role, parent=url):
                 yield req
 
     def _parse_page(self, src: Source, response):
         meta = response.meta
-        kind, hint, reason = self._decide(src, response)
+        kind, hint, reason = page_kind(src, response)
         self._inc(src.name, f"fetched/{kind}")
         if kind == "other":
             self._inc(src.name, f"dropped_other/{reason}")
             return
-        canonical = self._variant_links(response)
+        amp, canonical = variant_links(response)
+        self._amp.update(amp)  # hubs link AMP pages too: remember them all
         if kind == "article":
             final = normalize_url(response.url)
             if canonical and not meta.get("nm_canonical_of") and is_variant(final, canonical):
@@ -420,141 +330,57 @@ class NewsSpider(scrapy.Spider):
                                       meta={"nm_canonical_of": final}):
                     yield req
                 return
-            yield from self._capture(src, response, hint)
+            yield from self._capture(src, response, hint, final)
             return
         yield from self._follow(src, response)
 
-    def _variant_links(self, response) -> str | None:
-        """Remember the page's rel=amphtml URLs (never fetched); return its rel=canonical (normalized)."""
-        if not isinstance(response, TextResponse):
-            return None
-        try:
-            for href in response.xpath("//link[contains(concat(' ', normalize-space(@rel), ' '), ' amphtml ')]"
-                                       "/@href").getall():
-                self._amp.add(normalize_url(response.urljoin(href.strip())))
-            href = response.xpath("//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]"
-                                  "/@href").get()
-        except ValueError:  # not parseable as HTML
-            return None
-        return normalize_url(response.urljoin(href.strip())) if href and href.strip() else None
-
     def _follow(self, src: Source, response):
         """Links of a hub page: new pages one level deeper; its own family (pagination) by productivity."""
-        meta = response.meta
-        if self._captured[src.name] >= src.max_pages:
+        if self._budgets[src.name].articles_spent:
             return  # nothing a link could lead to would be captured
+        meta = response.meta
         depth = meta["nm_depth"]
-        here = meta["nm_url"]
-        fam = family(here)
-        linked = self._linked[src.name]
-        own, other, fresh = [], [], 0
-        for link in self._links.extract_links(response):
-            norm = normalize_url(link.url)
-            if norm == here:
-                continue
-            if family(norm) == fam:
-                own.append(norm)
-                continue
-            other.append(norm)
-            if norm not in linked:
-                linked.add(norm)
-                host = (urlsplit(norm).hostname or "").lower()
-                if any(host == d or host.endswith("." + d) for d in src.allowed_domains):
-                    fresh += 1
-        # The first page of a listing reached from elsewhere (not by its own pagination) always
-        # gets its next/previous pages looked at: a calendar's current month often shows only
-        # what the home page already linked, the stories nobody else links come later.
-        root = "nm_idle" not in meta
-        idle = 0 if fresh or root else meta["nm_idle"] + 1
-        if fresh:
-            self._family_idle[(src.name, fam)] = 0
-        elif not root:
-            self._family_idle[(src.name, fam)] += 1
+        links = (normalize_url(link.url) for link in self._links.extract_links(response))
+        hub = self._listings.read(src.name, meta["nm_url"], links, src.allowed_domains, meta.get("nm_idle"))
+        if hub.idle:
             self._inc(src.name, "listing/idle_pages")
-        for norm in other:
+        for norm in hub.other:
             if req := self._admit(src, norm, depth + 1, origin="link"):
                 yield req
-        if not own:
+        if not hub.own:
             return
-        if idle and (idle >= self.idle_pages or self._family_idle[(src.name, fam)] > self.family_idle):
-            # This listing stopped showing anything new: its next/previous pages are not fetched.
-            fresh_own = [u for u in own if u not in self._scheduled]
+        if self._listings.dead_end(src.name, hub, self.idle_pages, self.family_idle):
+            fresh_own = [u for u in hub.own if u not in self._scheduled]
             if fresh_own:
                 self._inc(src.name, "skipped/idle_listing", len(fresh_own))
             return
         # Pagination costs no depth; productive chains first, idle ones last.
-        priority = PRIORITY["page"] + min(fresh, 20) - 10 * idle
-        for norm in own:
-            if req := self._admit(src, norm, depth, origin="link", priority=priority, meta={"nm_idle": idle}):
+        priority = PRIORITY["page"] + min(hub.fresh, 20) - 10 * hub.idle
+        for norm in hub.own:
+            if req := self._admit(src, norm, depth, origin="link", priority=priority,
+                                  meta={"nm_idle": hub.idle}):
                 yield req
 
-    def _decide(self, src: Source, response) -> tuple[str, str, str]:
-        """(kind, article hint, reason): the pattern decides when the source has one, else the classifier."""
-        ctype = response.headers.get("Content-Type", b"").decode("latin-1").lower()
-        if src.article_pattern is not None:
-            if not ctype.startswith(HTML_TYPES):
-                return "other", "", "not_html"
-            parts = urlsplit(response.url)
-            target = parts.path + (f"?{parts.query}" if parts.query else "")
-            return ("article" if src.article_pattern.search(target) else "hub"), "pattern", "pattern"
-        # Imported here: the classifier is only needed for sources without an article_pattern.
-        from pipelines.classify import classify_page
-
-        page = classify_page(response.url, response.body, ctype)
-        return page.kind, "classifier", _reason(page.reason)
-
-    def _capture(self, src: Source, response, hint: str):
-        final = normalize_url(response.url)
+    def _capture(self, src: Source, response, hint: str, final: str):
         if final in self._captured_urls or (final != response.meta["nm_url"] and final in self.seen):
             # A redirect onto a page already captured (this run or an earlier one).
             self._inc(src.name, "skipped_seen")
             return
-        if self._captured[src.name] >= src.max_pages:
+        budget = self._budgets[src.name]
+        if budget.articles_spent:
             self._inc(src.name, "skipped/budget_articles")
-            self._dirty(response.meta.get("nm_parent"))
+            self._revalidation.dirty(response.meta.get("nm_parent"))
             return
-        self._captured[src.name] += 1
+        budget.captured += 1
         self._captured_urls.add(final)
-        request = response.request
-        yield CapturedPage(
-            url=response.url,
-            seen_urls=tuple(dict.fromkeys((response.meta["nm_url"], final))),
-            source=src.name,
-            article_hint=hint,
-            method=request.method,
-            request_headers=[(k.decode("latin-1"), v.decode("latin-1"))
-                             for k, vs in request.headers.items() for v in vs],
-            status=response.status,
-            response_headers=[(k.decode("latin-1"), v.decode("latin-1"))
-                              for k, vs in response.headers.items() for v in vs],
-            body=response.body,
-            fetched_at=datetime.now(timezone.utc),
-        )
+        yield captured_page(src, response, hint, final)
 
     def _failed(self, failure):
         request = failure.request
         src = request.meta["nm_source"]
-        self._last[src] = time.monotonic()
+        budget = self._budgets[src]
+        budget.last = time.monotonic()
         if request.meta.get("nm_role") == "candidate":
-            self._pending[src] -= 1
-        self._inc(src, f"failed/{self._failure_reason(failure)}")
-        self._dirty(request.meta.get("nm_parent"))
-
-    @staticmethod
-    def _failure_reason(failure) -> str:
-        if failure.check(HttpError):
-            return f"http_{failure.value.response.status}"
-        if failure.check(IgnoreRequest):
-            message = str(failure.value).lower()
-            if "robots" in message:
-                return "robots_forbidden"
-            if "offsite" in message:
-                return "offsite"
-            return "ignored"
-        if failure.check(DNSLookupError):
-            return "dns"
-        if failure.check(ConnectionRefusedError):
-            return "refused"
-        if failure.check(TwistedTimeoutError, TCPTimedOutError):
-            return "timeout"
-        return _reason(type(failure.value).__name__)
+            budget.pending -= 1
+        self._inc(src, f"failed/{failure_reason(failure)}")
+        self._revalidation.dirty(request.meta.get("nm_parent"))
