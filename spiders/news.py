@@ -98,6 +98,7 @@ class NewsSpider(scrapy.Spider):
         }
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider._on_dropped, signal=signals.request_dropped)
         spider.idle_pages = crawler.settings.getint("NEWSMILL_LISTING_IDLE_PAGES", MAX_IDLE_PAGES)
         spider.family_idle = crawler.settings.getint("NEWSMILL_LISTING_FAMILY_IDLE", MAX_FAMILY_IDLE)
         spider.robots_obeyed = crawler.settings.getbool("ROBOTSTXT_OBEY")
@@ -374,6 +375,14 @@ class NewsSpider(scrapy.Spider):
         budget.captured += 1
         self._captured_urls.add(final)
         yield captured_page(src, response, hint, final)
+
+    def _on_dropped(self, request, spider) -> None:
+        """Scrapy's duplicate filter drops a request with no callback or errback (e.g.
+        `%7E` vs `~`, which normalize_url keeps apart): release its candidate slot."""
+        source = request.meta.get("nm_source")
+        if source in self._budgets and request.meta.get("nm_role") == "candidate":
+            self._budgets[source].pending -= 1
+            self._inc(source, "skipped/dropped_duplicate")
 
     def _failed(self, failure):
         request = failure.request
