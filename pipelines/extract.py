@@ -1,9 +1,12 @@
 """The extraction stage: pages -> articles, in two passes over a batch.
 
 Pass 1 (worker processes, `pageparse.parse_page`): body lines, metadata and
-candidate blocks of every page, hubs included. Then, in this process, each
-domain's template blocks are learned from the batch plus the stored state
-(`templates`), and saved. Pass 2 (cheap, here): drop the lines that are template
+candidate blocks of every page, hubs included. Workers are forked with the batch
+in memory, so a task is a page's index, never its bytes; while they work, this
+process notes each result's domain and page id. Then, here, each domain's
+template blocks are learned from the batch plus the stored state (`templates`),
+and saved. Pages whose text was mostly template are extracted again in the pool
+without those blocks. Pass 2 (cheap, here): drop the lines that are template
 blocks, build `Article` rows, drop pages left too short.
 
     result = extract_pages(pages, state_dir, settings, run_id)
@@ -17,13 +20,14 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from pipelines.blocks import normalize
+from pipelines.blocks import normalize, text_key
 from pipelines.models import Article, Dropped, Page
-from pipelines.pageparse import Parsed, parse_page, reparse_page, warm_up
+from pipelines.pageparse import Parsed, parse_page, warm_up
 from pipelines.settings import Settings
-from pipelines.templates import DomainTemplates, Filter, TemplateStore, build_filter, remember_texts
+from pipelines.templates import DomainTemplates, Filter, TemplateStore, build_filter
 from pipelines.urls import domain_of, normalize_url, url_hash
 from pipelines.workers import run_tasks
 
@@ -52,35 +56,58 @@ def where_of(parsed: Parsed) -> dict[str, str]:
     return {b.key: b.path for b in parsed.blocks}
 
 
-def needs_reparse(parsed: Parsed, flt: Filter | None) -> frozenset[str] | None:
+def _line_forms(parsed: Parsed) -> tuple[list[str], list[str]]:
+    """Each line normalized and keyed (computed by the worker; here only for a Parsed built by hand)."""
+    if len(parsed.norms) != len(parsed.lines) or len(parsed.keys) != len(parsed.lines):
+        parsed.norms = [normalize(x) for x in parsed.lines]
+        parsed.keys = [text_key(n) for n in parsed.norms]
+    return parsed.norms, parsed.keys
+
+
+def drop_mask(parsed: Parsed, flt: Filter) -> list[bool]:
+    """Which of the page's lines are template."""
+    norms, keys = _line_forms(parsed)
+    return flt.drop_mask(norms, keys, where_of(parsed))
+
+
+def needs_reparse(parsed: Parsed, flt: Filter | None, drop: list[bool] | None = None) -> frozenset[str] | None:
     """Keys to cut from the DOM when templates took much of the extracted text, else None.
 
     trafilatura may have taken a template block (a long shared teaser) for the main
-    content; extracting again without those blocks finds the real body.
+    content; extracting again without those blocks finds the real body. `drop`: the
+    page's `drop_mask`, when the caller has it.
     """
     if flt is None or parsed.hub or not parsed.lines:
         return None
-    where = where_of(parsed)
-    kept, dropped = flt.apply(parsed.lines, where)
-    if not dropped:
+    if drop is None:
+        drop = drop_mask(parsed, flt)
+    if not any(drop):
         return None
     before = sum(len(x.split()) for x in parsed.lines)
-    after = sum(len(x.split()) for x in kept)
+    after = sum(len(x.split()) for x, d in zip(parsed.lines, drop, strict=True) if not d)
     if after >= MIN_WORDS * 3 and after >= 0.7 * before:
         return None
+    dropped = {k for k, d in zip(_line_forms(parsed)[1], drop, strict=True) if d}
+    where = where_of(parsed)
     return frozenset(dropped | flt.keys | {k for k, path in where.items() if path in flt.paths})
 
 
-def finish(page: Page, parsed: Parsed, flt: Filter | None, run_id: str = "") -> tuple[Article | Dropped, int]:
-    """Pass 2 for one page: template lines out, the row built. Returns (row, lines removed)."""
+def finish(page: Page, parsed: Parsed, flt: Filter | None, run_id: str = "", *,
+           domain: str | None = None, drop: list[bool] | None = None) -> tuple[Article | Dropped, int]:
+    """Pass 2 for one page: template lines out, the row built. Returns (row, lines removed).
+    `domain`, `drop`: the page's domain and `drop_mask`, when the caller has them."""
     if parsed.hub:
         return Dropped(page.url, "not_article", parsed.hub), 0
+    norms, _ = _line_forms(parsed)
     lines = parsed.lines
     if flt is not None:
-        lines = flt.apply(lines, where_of(parsed))[0]
+        if drop is None:
+            drop = drop_mask(parsed, flt)
+        lines = [x for x, d in zip(lines, drop, strict=True) if not d]
+        norms = [n for n, d in zip(norms, drop, strict=True) if not d]
     removed = len(parsed.lines) - len(lines)
     text = "\n".join(lines)
-    norm = normalize(text)
+    norm = " ".join(n for n in norms if n)  # == normalize(text): tokens never span lines
     words = norm.count(" ") + 1 if norm else 0
     if not lines:
         return Dropped(page.url, "no_text"), removed
@@ -93,7 +120,7 @@ def finish(page: Page, parsed: Parsed, flt: Filter | None, run_id: str = "") -> 
         url=page.url,
         canonical_url=canonical,
         source=page.source,
-        domain=domain_of(page.url),
+        domain=domain_of(page.url) if domain is None else domain,
         title=m.title,
         authors=list(m.authors),
         published_at=m.published_at,
@@ -116,61 +143,88 @@ def extract_one(page: Page, templates: DomainTemplates | Filter | None = None) -
     return finish(page, parsed, flt)[0]
 
 
-def learn(parsed: dict[int, Parsed], pages: list[Page], store: TemplateStore) -> dict[str, Filter]:
-    """Count every parsed page's blocks into its domain's state; one Filter per domain."""
+def learn(parsed: dict[int, Parsed], pages: list[Page], store: TemplateStore,
+          ident: dict[int, tuple[str, str]] | None = None) -> dict[str, Filter]:
+    """Count every parsed page's blocks into its domain's state; one Filter per domain.
+
+    `ident`: index -> (domain, page id), when the caller has them."""
+    if ident is None:
+        ident = {i: _page_key(pages[i], parsed[i]) for i in parsed}
     domains: dict[str, list[int]] = {}
     for i in parsed:
-        domains.setdefault(domain_of(pages[i].url), []).append(i)
+        domains.setdefault(ident[i][0], []).append(i)
     filters = {}
     changed: list[str] = []
     for domain, idx in domains.items():
         state = store.get(domain)
-        texts: dict[str, str] = {}
         added = False
         # variants of one page (print, AMP, tracking) share a canonical URL: counted once,
         # the same one whatever the order (sorted by id, then URL)
-        for i in sorted(idx, key=lambda i: (_page_id(parsed[i].meta.canonical_url or pages[i].url), pages[i].url)):
-            added |= state.add_page(_page_id(parsed[i].meta.canonical_url or pages[i].url), parsed[i].blocks)
-            texts.update((b.key, b.text) for b in parsed[i].blocks)
+        for i in sorted(idx, key=lambda i: (ident[i][1], pages[i].url)):
+            added |= state.add_page(ident[i][1], parsed[i].blocks)
+        paths = state.templated_paths() if len(state.pages) >= 2 else set()
+        keys = state.template_keys(paths)
         if added:
-            remember_texts(state, state.template_keys(), texts)
+            state.texts.update((b.key, b.text) for i in idx for b in parsed[i].blocks if b.key in keys)
             changed.append(domain)
-        filters[domain] = build_filter(state)
+        filters[domain] = build_filter(state, keys, paths)
     store.save(changed)
     return filters
+
+
+def _page_key(page: Page, parsed: Parsed) -> tuple[str, str]:
+    """(domain, page id): what learning groups and counts a page by."""
+    return domain_of(page.url), _page_id(parsed.meta.canonical_url or page.url)
+
+
+def _parse_nth(pages: list[Page], job: int | tuple[int, frozenset[str]]) -> Parsed | Dropped:
+    """A worker's task: the page at an index of the batch (inherited at fork, never sent),
+    with the blocks to cut for a re-extraction."""
+    if isinstance(job, int):
+        return parse_page(pages[job])
+    return parse_page(pages[job[0]], job[1])
 
 
 def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, run_id: str = "") -> ExtractResult:
     t0 = time.monotonic()
     pages = list(pages)
     warm_up()
+    task = partial(_parse_nth, pages)
     stats: dict[str, float] = {}
     reasons: Counter[str] = Counter()
     parsed: dict[int, Parsed] = {}
     early: dict[int, Dropped] = {}
-    for out in run_tasks(parse_page, pages, settings.worker_count, settings.extract_timeout_s,
+    ident: dict[int, tuple[str, str]] = {}
+    for out in run_tasks(task, range(len(pages)), settings.worker_count, settings.extract_timeout_s,
                          settings.extract_max_mem_mb, stats):
         if not out.ok:
             early[out.index] = Dropped(pages[out.index].url, out.reason, out.detail)
         elif isinstance(out.value, Dropped):
             early[out.index] = out.value
-        else:
+        else:  # while the workers go on: what learning needs of this page
             parsed[out.index] = out.value
+            ident[out.index] = _page_key(pages[out.index], out.value)
     t1 = time.monotonic()
     store = TemplateStore(state_dir)
-    filters = learn(parsed, pages, store)
+    filters = learn(parsed, pages, store, ident)
     stats["templates/state_unreadable"] = len(store.unreadable)
-    jobs = {}
+    jobs: dict[int, frozenset[str]] = {}
+    masks: dict[int, list[bool]] = {}
     for i, p in parsed.items():
-        keys = needs_reparse(p, filters.get(domain_of(pages[i].url)))
+        flt = filters.get(ident[i][0])
+        if flt is None or p.hub or not p.lines:
+            continue
+        masks[i] = drop_mask(p, flt)
+        keys = needs_reparse(p, flt, masks[i])
         if keys:
-            jobs[i] = (pages[i], keys)
+            jobs[i] = keys
     order = sorted(jobs)
-    for out in run_tasks(reparse_page, [jobs[i] for i in order], settings.worker_count,
+    for out in run_tasks(task, [(i, jobs[i]) for i in order], settings.worker_count,
                          settings.extract_timeout_s, settings.extract_max_mem_mb, stats):
         i = order[out.index]
         if out.ok and isinstance(out.value, Parsed):
             parsed[i] = out.value
+            masks.pop(i, None)
         else:  # the first extraction stands, filtered as usual
             reasons_reparse = f"reparse_failed/{out.reason or 'dropped'}"
             stats[reasons_reparse] = stats.get(reasons_reparse, 0) + 1
@@ -182,7 +236,8 @@ def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, ru
         if i in early:
             row: Article | Dropped = early[i]
         else:
-            row, removed = finish(page, parsed[i], filters.get(domain_of(page.url)), run_id)
+            domain = ident[i][0]
+            row, removed = finish(page, parsed[i], filters.get(domain), run_id, domain=domain, drop=masks.get(i))
             removed_total += removed
         if isinstance(row, Dropped):
             dropped.append(row)

@@ -18,7 +18,7 @@ from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
 from pipelines import boilerplate
-from pipelines.blocks import Block, drop_blocks, page_blocks
+from pipelines.blocks import Block, drop_blocks, normalize, page_blocks, text_key
 from pipelines.metadata import Meta, build_meta, guess_language, read_head
 from pipelines.models import Dropped, Page
 
@@ -37,6 +37,8 @@ class Parsed:
     hub: str = ""  # non-empty: the page is not an article (reason); its blocks still teach templates
     pruned: int = 0
     extras: dict[str, object] = field(default_factory=dict)
+    norms: list[str] = field(default_factory=list)  # each line normalized (`blocks.normalize`)
+    keys: list[str] = field(default_factory=list)  # each line's block key (`blocks.text_key`)
 
 
 def _looks_html(page: Page) -> bool:
@@ -100,12 +102,8 @@ def parse_page(page: Page, drop_keys: frozenset[str] | None = None) -> Parsed | 
             lines, pruned = lines2, pruned2
     if meta.language is None and lines:
         meta.language = guess_language("\n".join(lines))
-    return Parsed(page.url, lines, meta, blocks, hub, pruned)
-
-
-def reparse_page(job: tuple[Page, frozenset[str]]) -> Parsed | Dropped:
-    """`parse_page` for the worker pool: one picklable argument."""
-    return parse_page(job[0], job[1])
+    norms = [normalize(x) for x in lines]  # what template filtering compares, done here in the worker
+    return Parsed(page.url, lines, meta, blocks, hub, pruned, norms=norms, keys=[text_key(n) for n in norms])
 
 
 _WARM = False
@@ -125,3 +123,8 @@ def warm_up() -> None:
 
     parse_page(Page("http://warm.example/a", html, 200, {"content-type": "text/html"},
                     datetime(2021, 1, 1, tzinfo=UTC), "warm", "pattern"))
+    try:  # month names of every dateparser locale (~0.3 s), built the first time a date cue is unclear
+        from htmldate.extractors import month_words
+    except ImportError:
+        return
+    month_words()

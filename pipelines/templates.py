@@ -85,11 +85,13 @@ class DomainTemplates:
         n_pages = len(self.pages)
         return {k for k, n in self.blocks.items() if n >= SITEWIDE_MIN_PAGES and n >= SITEWIDE_SHARE * n_pages}
 
-    def template_keys(self) -> set[str]:
-        """Blocks that are template wherever they appear: sitewide, or only ever in templated containers."""
+    def template_keys(self, paths: set[str] | frozenset[str] | None = None) -> set[str]:
+        """Blocks that are template wherever they appear: sitewide, or only ever in templated
+        containers (`paths`: `templated_paths()`, when the caller has them already)."""
         if len(self.pages) < 2:
             return set()
-        paths = self.templated_paths()
+        if paths is None:
+            paths = self.templated_paths()
         out = self.sitewide_keys()
         out.update(k for k, ps in self.block_paths.items() if all(p in paths for p in ps))
         return out
@@ -143,13 +145,14 @@ class Filter:
     texts: tuple[str, ...] = ()  # normalized, longest first
     paths: frozenset[str] = frozenset()  # templated containers
 
-    def is_template(self, line: str, where: dict[str, str] | None = None, norm: str | None = None) -> bool:
+    def is_template(self, line: str, where: dict[str, str] | None = None, norm: str | None = None,
+                    key: str | None = None) -> bool:
         """`where`: this page's block key -> container path (a block in a templated
         container is template on this page, even if elsewhere it is not)."""
         norm = normalize(line) if norm is None else norm
         if not norm:
             return True
-        key = text_key(norm)
+        key = text_key(norm) if key is None else key
         if key in self.keys or (where is not None and where.get(key) in self.paths):
             return True
         if not self.texts:
@@ -167,35 +170,39 @@ class Filter:
         """(kept lines, keys of the dropped ones)."""
         norms = [normalize(x) for x in lines]
         keys = [text_key(n) for n in norms]
-        drop = [self.is_template(x, where, n) for x, n in zip(lines, norms, strict=True)]
+        drop = self.drop_mask(norms, keys, where)
+        kept = [x for x, d in zip(lines, drop, strict=True) if not d]
+        return kept, {k for k, d in zip(keys, drop, strict=True) if d}
+
+    def drop_mask(self, norms: list[str], keys: list[str], where: dict[str, str] | None = None) -> list[bool]:
+        """Which lines are template, given their normalized texts and keys."""
+        drop = [self.is_template(n, where, n, k) for n, k in zip(norms, keys, strict=True)]
         i = 0
-        while i < len(lines):
+        while i < len(norms):
             j = i
-            while j < len(lines) and not drop[j] and keys[j] in self.repeated:
+            while j < len(norms) and not drop[j] and keys[j] in self.repeated:
                 j += 1
             if j - i >= RUN_MIN:
                 for k in range(i, j):
                     drop[k] = True
             i = max(j, i + 1)
-        kept = [x for x, d in zip(lines, drop, strict=True) if not d]
-        return kept, {k for k, d in zip(keys, drop, strict=True) if d}
+        return drop
 
     def keep_line(self, line: str) -> bool:
         return not self.is_template(line)
 
 
-def build_filter(t: DomainTemplates) -> Filter:
-    keys = t.template_keys()
+def build_filter(t: DomainTemplates, keys: set[str] | None = None, paths: set[str] | None = None) -> Filter:
+    """`keys`, `paths`: `t.template_keys()`, `t.templated_paths()` when the caller has them."""
+    if len(t.pages) < 2:
+        paths = set()
+    elif paths is None:
+        paths = t.templated_paths()
+    if keys is None:
+        keys = t.template_keys(paths)
     repeated = frozenset(k for k, n in t.blocks.items() if n >= 2)
     texts = tuple(sorted((t.texts[k] for k in keys if k in t.texts), key=len, reverse=True))
-    paths = frozenset(t.templated_paths()) if len(t.pages) >= 2 else frozenset()
-    return Filter(frozenset(keys), repeated, texts, paths)
-
-
-def remember_texts(t: DomainTemplates, keys: set[str], texts_by_key: dict[str, str]) -> None:
-    for k in keys:
-        if k in texts_by_key:
-            t.texts[k] = texts_by_key[k]
+    return Filter(frozenset(keys), repeated, texts, frozenset(paths))
 
 
 class TemplateStore:

@@ -63,6 +63,26 @@ def test_memory_cap_error_and_dead_worker() -> None:
     assert [outs[i].ok for i in (0, 2, 3)] == [True, True, True]
 
 
+def _echo(data: bytes) -> bytes:
+    return data * 2
+
+
+@pytest.mark.timeout(30)
+def test_tasks_queued_behind_a_hung_one_are_not_lost() -> None:
+    # one worker, three tasks in flight: the hung one times out alone, the ones behind it run again
+    outs = {o.index: o for o in run_tasks(_sleep, [0.0, 30.0, 0.0, 0.0], 1, 0.5, depth=3)}
+    assert [outs[i].ok for i in range(4)] == [True, False, True, True]
+    assert outs[1].reason == "timeout"
+
+
+@pytest.mark.timeout(30)
+def test_large_items_and_results_do_not_deadlock() -> None:
+    # bigger than any socket buffer both ways: such a task is sent only to an idle worker
+    items = [bytes([i]) * (3 * 1024 * 1024) for i in range(6)]
+    outs = {o.index: o for o in run_tasks(_echo, items, 2, 10.0)}
+    assert all(outs[i].ok and outs[i].value == items[i] * 2 for i in range(6))
+
+
 def _huge_page() -> Page:
     body = b"".join(b"<p>Paragraph %d with a few words of text in it.</p>" % i for i in range(50_000))
     return Page("https://www.coastcourier.example/huge", b"<html><body><article>" + body + b"</article></body></html>",
