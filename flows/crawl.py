@@ -1,4 +1,4 @@
-"""The crawl and backfill flows: one run each, under the data directory's lock."""
+"""The crawl flow: one run, under the data directory's lock (the backfill flow: flows/backfill.py)."""
 
 # No `from __future__ import annotations` here: Prefect builds the parameter model
 # of a deployed flow from these annotations and cannot resolve them as strings.
@@ -17,7 +17,6 @@ from pipelines.layout import DataDir
 from pipelines.lock import RunLock
 from pipelines.settings import load_settings
 from pipelines.sources import load_sources
-from pipelines.warc_read import expand_inputs
 
 CRAWL_TIMEOUT_S = 6 * 3600
 
@@ -64,15 +63,3 @@ def crawl_flow(sources_path: str, data_dir: str | None = None, since: date | Non
         process_warcs(ctx, warcs, totals)
         return _finish(ctx, totals, crawl, error)
 
-
-@flow(name="newsmill-backfill")
-def backfill_flow(inputs: list[str], data_dir: str | None = None, since: date | None = None,
-                  until: date | None = None, source_label: str | None = None) -> dict:
-    """Process existing WARC files (own archives, CC-NEWS); finished files are skipped."""
-    warcs = expand_inputs(inputs)
-    ctx = _context("backfill", data_dir, since=since, until=until, source_label=source_label)
-    totals = StageTotals()
-    with RunLock(ctx.data.state).acquire(ctx.run_id):
-        clean_stale_tmp(ctx.data.articles)
-        process_warcs(ctx, warcs, totals)
-        return _finish(ctx, totals, None, "")

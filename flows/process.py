@@ -1,35 +1,99 @@
-"""WARC files -> articles in Parquet: the processing shared by crawl and backfill."""
+"""WARC files -> articles in Parquet: the processing shared by crawl and backfill.
+
+Files are read in parallel and landed in order, one batch of ~PAGES_PER_BATCH
+pages at a time:
+
+    reader processes (read + decompress + parse WARC records, a bounded queue each)
+      -> extract (pipelines.extract: its own pool of worker processes)
+      -> dedup + Parquet + index commit + completion markers, here, single writer
+
+With a Dask task runner (`newsmill backfill --dask ADDRESS`), each file is read
+and parsed (extraction pass 1) on the cluster instead, a few files ahead; the
+rest of the batch is the same. A file that cannot be read is recorded with its
+reason and the others go on; its rows landed before the error stay, and a later
+run reads it again (no completion marker) without landing anything twice.
+"""
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
+import queue
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from prefect import get_run_logger
+from prefect.context import get_run_context
 
-from flows.tasks import RunContext, StageTotals, commit, dedup, extract, in_window, read_warc, write
+from flows.tasks import (
+    READ_RETRY_DELAYS,
+    ParsedFile,
+    RunContext,
+    StageTotals,
+    commit,
+    dedup,
+    extract,
+    finish_parsed,
+    in_window,
+    landed_before,
+    mark_seen,
+    parse_warc,
+    write,
+)
 from pipelines.dedup import Deduper
 from pipelines.markers import is_done
-from pipelines.models import Page
+from pipelines.models import Dropped, Page
+from pipelines.pageparse import Parsed
+from pipelines.warc_read import ReadStats, is_transient, read_error_reason, read_pages
 
 PAGES_PER_BATCH = 2000  # bounds memory; template learning also keeps state across batches
+PAGES_PER_CHUNK = 250  # a reader hands pages over in chunks of this many
+CHUNKS_AHEAD = 3  # per reader: its queue's size, so memory stays bounded whatever the file size
+
+
+@dataclass
+class Chunk:
+    """Pages of one file, in file order; `last` closes the file with its stats or error."""
+
+    path: str
+    pages: list[Page]
+    last: bool = False
+    stats: ReadStats | None = None
+    error: str = ""
+    parsed: list[Parsed | Dropped] | None = None  # pass 1 already done (Dask)
+
+
+@dataclass
+class Batch:
+    pages: list[Page] = field(default_factory=list)
+    parsed: list[Parsed | Dropped] | None = None
+    closed: list[str] = field(default_factory=list)  # files whose last chunk is in this batch
 
 
 def pending(ctx: RunContext, warcs: list[str]) -> list[str]:
     return [w for w in warcs if not is_done(ctx.data.state, w)]
 
 
-def process_warcs(ctx: RunContext, warcs: list[str], totals: StageTotals) -> StageTotals:
+def process_warcs(ctx: RunContext, warcs: list[str], totals: StageTotals,
+                  batch_pages: int = PAGES_PER_BATCH) -> StageTotals:
     """Extract, dedup and land every WARC file of `warcs` that is not done yet."""
     log = get_run_logger()
     todo = pending(ctx, warcs)
-    totals.counts["warc_files_skipped_done"] += len(warcs) - len(todo)
+    done_before = set(warcs) - set(todo)
+    totals.files_skipped += [w for w in warcs if w in done_before]
+    totals.counts["warc_files_skipped_done"] += len(done_before)
     if not todo:
         return totals
     deduper = Deduper.open(ctx.data.state, ctx.settings)
     try:
-        for batch_files, pages in _batches(ctx, todo, totals):
-            _process_batch(ctx, deduper, batch_files, pages, totals)
+        # rows of a run killed between landing Parquet and committing the index
+        reindexed = deduper.reconcile(str(ctx.data.articles / "**" / "*.parquet"))
+        if reindexed:
+            log.info("index reconciled with the dataset: %d rows", reindexed)
+        chunks = _dask_chunks(ctx, todo) if _dask_runner() else _read_chunks(ctx, todo, totals)
+        for batch in _batches(chunks, totals, batch_pages):
+            _process_batch(ctx, deduper, batch, totals)
             log.info("landed %d of %d WARC files; %d rows so far", len(totals.files_done), len(todo),
                      totals.counts["rows_landed"])
     finally:
@@ -37,58 +101,190 @@ def process_warcs(ctx: RunContext, warcs: list[str], totals: StageTotals) -> Sta
     return totals
 
 
-def _batches(ctx: RunContext, files: list[str], totals: StageTotals) -> Iterator[tuple[list[str], list[Page]]]:
-    batch_files: list[str] = []
-    pages: list[Page] = []
-    for path in files:
-        started = time.monotonic()
-        file_pages, stats = read_warc(path, ctx.source_label)
-        totals.seconds["read"] += time.monotonic() - started
-        totals.counts["warc_records"] += stats.records
-        totals.counts["pages_read"] += stats.pages
-        for reason, n in stats.skipped.items():
-            totals.dropped[f"read/{reason}"] += n
-        batch_files.append(path)
-        pages += file_pages
-        if len(pages) >= PAGES_PER_BATCH:
-            yield batch_files, pages
-            batch_files, pages = [], []
-    if batch_files:
-        yield batch_files, pages
+def _batches(chunks: Iterator[Chunk], totals: StageTotals, batch_pages: int) -> Iterator[Batch]:
+    batch = Batch()
+    for chunk in chunks:
+        if chunk.parsed is not None:
+            batch.parsed = (batch.parsed or []) + chunk.parsed
+        batch.pages += chunk.pages
+        if chunk.last:
+            if chunk.error:
+                totals.files_failed[chunk.path] = chunk.error
+                totals.counts["warc_files_failed"] += 1
+            else:
+                batch.closed.append(chunk.path)
+            if chunk.stats is not None:
+                totals.counts["warc_records"] += chunk.stats.records
+                totals.counts["pages_read"] += chunk.stats.pages
+                for reason, n in chunk.stats.skipped.items():
+                    totals.dropped[f"read/{reason}"] += n
+        if len(batch.pages) >= batch_pages:
+            yield batch
+            batch = Batch()
+    if batch.pages or batch.closed:
+        yield batch
 
 
-def _process_batch(ctx: RunContext, deduper: Deduper, files: list[str], pages: list[Page], totals: StageTotals) -> None:
+# ---- default: reader processes ------------------------------------------------------
+
+
+def _read_chunks(ctx: RunContext, files: list[str], totals: StageTotals) -> Iterator[Chunk]:
+    """Chunks of every file, in file order; file i is read by reader i % n, ahead of use."""
+    n = max(1, min(ctx.settings.worker_count, len(files)))
+    mpc = mp.get_context("fork")
+    queues = [mpc.Queue(maxsize=CHUNKS_AHEAD) for _ in range(n)]
+    procs = [mpc.Process(target=_reader_main, args=(files[r::n], q, ctx.source_label, os.getpid()),
+                         name=f"newsmill-reader-{r}", daemon=True) for r, q in enumerate(queues)]
+    for p in procs:
+        p.start()
+    try:
+        for i, path in enumerate(files):
+            q, proc = queues[i % n], procs[i % n]
+            while True:
+                started = time.monotonic()
+                chunk = _get(q, proc, path)
+                totals.seconds["read_wait"] += time.monotonic() - started
+                yield chunk
+                if chunk.last:
+                    break
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+            p.join(5)
+        for q in queues:
+            q.close()
+            q.cancel_join_thread()
+
+
+def _get(q, proc, path: str) -> Chunk:
+    while True:
+        try:
+            return q.get(timeout=1.0)
+        except queue.Empty:
+            if not proc.is_alive():  # killed (OOM) or crashed without a word
+                return Chunk(path, [], last=True, error=f"reader process died (exit {proc.exitcode})")
+
+
+def _reader_main(paths: list[str], q, source_label: str | None, parent: int) -> None:
+    def put(chunk: Chunk) -> None:
+        while True:
+            try:
+                q.put(chunk, timeout=1.0)
+                return
+            except queue.Full:
+                if os.getppid() != parent:  # the run was killed: stop reading
+                    os._exit(0)
+
+    for path in paths:
+        sent = 0  # pages handed over; a retry skips them
+        for attempt in range(len(READ_RETRY_DELAYS) + 1):
+            stats, chunk = ReadStats(), []
+            try:
+                for k, page in enumerate(read_pages(path, stats, default_source=source_label)):
+                    if k < sent:
+                        continue
+                    chunk.append(page)
+                    if len(chunk) >= PAGES_PER_CHUNK:
+                        put(Chunk(path, chunk))
+                        sent, chunk = sent + len(chunk), []
+                put(Chunk(path, chunk, last=True, stats=stats))
+                break
+            except Exception as exc:  # noqa: BLE001 - recorded for the report; the other files go on
+                if is_transient(exc) and attempt < len(READ_RETRY_DELAYS):
+                    time.sleep(READ_RETRY_DELAYS[attempt])
+                    continue
+                # what was read before a bad record is landed; the file stays unmarked
+                put(Chunk(path, chunk, last=True, stats=stats, error=read_error_reason(exc)))
+                break
+    q.close()
+    q.join_thread()
+
+
+# ---- Dask: read + pass 1 on the cluster -----------------------------------------------
+
+
+def _dask_runner():
+    runner = getattr(get_run_context(), "task_runner", None)
+    return runner if type(runner).__name__ == "DaskTaskRunner" else None
+
+
+def _dask_chunks(ctx: RunContext, files: list[str]) -> Iterator[Chunk]:
+    """One task per file on the cluster, as many ahead as the cluster has threads (+1)."""
+    runner = _dask_runner()
+    ahead = sum(runner.client.nthreads().values()) + 1
+    futures = {}
+    for i, path in enumerate(files):
+        for j in range(i, min(i + ahead, len(files))):
+            if j not in futures:
+                futures[j] = parse_warc.submit(files[j], ctx.source_label)
+        try:
+            res: ParsedFile = futures.pop(i).result()
+        except Exception as exc:  # noqa: BLE001 - after the declared retries: recorded, the others go on
+            yield Chunk(path, [], last=True, error=read_error_reason(exc))
+            continue
+        yield Chunk(path, res.pages, last=True, stats=res.stats, parsed=res.parsed)
+
+
+# ---- one batch: extract, dedup, land ---------------------------------------------------
+
+
+def _process_batch(ctx: RunContext, deduper: Deduper, batch: Batch, totals: StageTotals) -> None:
+    if ctx.kind == "backfill" and batch.pages:
+        skip = landed_before(ctx, batch.pages)
+        if skip:
+            totals.dropped["read/landed_before"] += len(skip)
+            keep = [i for i in range(len(batch.pages)) if i not in skip]
+            batch.pages = [batch.pages[i] for i in keep]
+            if batch.parsed is not None:
+                batch.parsed = [batch.parsed[i] for i in keep]
+    pages = batch.pages
     source_of = {p.url: p.source for p in pages}
     for p in pages:
         totals.source(p.source)["pages"] += 1
 
     started = time.monotonic()
-    extracted = extract(ctx, pages)
+    if batch.parsed is not None:
+        extracted = finish_parsed(pages, batch.parsed, ctx.data.state, ctx.settings, ctx.run_id)
+    elif pages:
+        extracted = extract(ctx, pages)
+    else:
+        extracted = None
     totals.seconds["extract"] += time.monotonic() - started
-    for d in extracted.dropped:
-        totals.dropped[f"extract/{d.reason}"] += 1
-        totals.source(source_of.get(d.url, "?"))[f"dropped/{d.reason}"] += 1
-    articles = [a for a in extracted.articles if in_window(a, ctx.since, ctx.until)]
-    if len(articles) < len(extracted.articles):
-        totals.dropped["extract/outside_date_window"] += len(extracted.articles) - len(articles)
-    totals.counts["articles_extracted"] += len(extracted.articles)
+    if extracted is not None and "seconds/parse" in extracted.stats:  # pass 1 in the pool; the rest is here
+        totals.seconds["extract/pass1"] += extracted.stats["seconds/parse"]
+    articles = []
+    if extracted is not None:
+        for d in extracted.dropped:
+            totals.dropped[f"extract/{d.reason}"] += 1
+            totals.source(source_of.get(d.url, "?"))[f"dropped/{d.reason}"] += 1
+        articles = [a for a in extracted.articles if in_window(a, ctx.since, ctx.until)]
+        if len(articles) < len(extracted.articles):
+            totals.dropped["extract/outside_date_window"] += len(extracted.articles) - len(articles)
+        totals.counts["articles_extracted"] += len(extracted.articles)
 
     started = time.monotonic()
-    result = dedup(ctx, deduper, articles)
+    rows = []
+    if articles:
+        result = dedup(ctx, deduper, articles)
+        rows = result.rows
+        totals.counts["skipped_unchanged"] += result.skipped_unchanged
     totals.seconds["dedup"] += time.monotonic() - started
-    totals.counts["skipped_unchanged"] += result.skipped_unchanged
 
+    # Order matters for a kill at any point: Parquet, then seen URLs, then the index, then markers.
     started = time.monotonic()
-    if result.rows:
-        totals.parquet_files += write(ctx, result.rows)
-    counts = {"rows": len(result.rows), "pages": len(pages)}
-    commit(ctx, deduper, files, counts)
+    if rows:
+        totals.parquet_files += write(ctx, rows)
+    if ctx.kind == "backfill" and articles:
+        totals.counts["urls_marked_seen"] += mark_seen(ctx, articles, {p.url: p.warc_path for p in pages})
+    counts = {"rows": len(rows), "pages": len(pages)}
+    commit(ctx, deduper, batch.closed, counts)
     totals.seconds["write"] += time.monotonic() - started
 
-    totals.files_done += files
-    for row in result.rows:
+    totals.files_done += batch.closed
+    for row in rows:
         src = totals.source(row.source)
         src["rows_landed"] += 1
         src["duplicates" if row.is_duplicate else "new"] += 1
-    totals.counts["rows_landed"] += len(result.rows)
-    totals.counts["duplicates"] += sum(r.is_duplicate for r in result.rows)
+    totals.counts["rows_landed"] += len(rows)
+    totals.counts["duplicates"] += sum(r.is_duplicate for r in rows)

@@ -2,7 +2,10 @@
 
 Tasks pass Python objects in-process, so caching is off (hashing thousands of
 articles to build a cache key costs more than the work). Retries are declared
-only where a transient I/O error can heal: reading WARC files (local or s3://).
+only where a transient I/O error can heal (`pipelines.warc_read.is_transient`):
+reading WARC files (local or s3://) on a Dask worker, and the seen-URL store.
+The default reading path (reader processes, flows/process.py) retries the same
+errors with the same delays, READ_RETRY_DELAYS.
 """
 
 from __future__ import annotations
@@ -13,20 +16,27 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timezone
+from datetime import date, datetime, timezone
+from datetime import time as dtime
 from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from pipelines.dedup import Deduper, DedupResult
-from pipelines.extract import ExtractResult, extract_pages
+from pipelines.extract import ExtractResult, extract_pages, finish, learn, needs_reparse
 from pipelines.layout import DataDir
 from pipelines.markers import mark_done
-from pipelines.models import Article, Page
+from pipelines.models import Article, Dropped, Page
+from pipelines.pageparse import Parsed, parse_page, warm_up
 from pipelines.settings import Settings
 from pipelines.store import write_articles
-from pipelines.warc_read import ReadStats, read_pages
+from pipelines.templates import TemplateStore
+from pipelines.urls import domain_of, normalize_url
+from pipelines.warc_read import ReadStats, is_transient, read_error_reason, read_pages
+from pipelines.workers import run_tasks
+
+READ_RETRY_DELAYS = (2, 10)  # seconds before the 2nd and 3rd attempt at a transient read error
 
 
 class CrawlFailed(RuntimeError):
@@ -59,6 +69,8 @@ class StageTotals:
     dropped: Counter = field(default_factory=Counter)
     per_source: dict[str, Counter] = field(default_factory=dict)
     files_done: list[str] = field(default_factory=list)
+    files_skipped: list[str] = field(default_factory=list)  # done by an earlier run
+    files_failed: dict[str, str] = field(default_factory=dict)  # path -> reason
     parquet_files: list[str] = field(default_factory=list)
 
     def source(self, name: str) -> Counter:
@@ -88,10 +100,68 @@ def crawl_sites(ctx: RunContext, sources_path: Path, max_pages: int | None, time
     return stats
 
 
-@task(name="read-warc", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def read_warc(path: str, source_label: str | None) -> tuple[list[Page], ReadStats]:
+def _retry_transient(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - classified, not handled
+        return is_transient(exc)
+    return False
+
+
+@dataclass
+class ParsedFile:
+    """One WARC file read and parsed (pass 1 of extraction) where it was read, e.g. on a Dask worker."""
+
+    path: str
+    pages: list[Page]
+    parsed: list[Parsed | Dropped]  # one per page
+    stats: ReadStats
+
+
+@task(name="parse-warc", retries=len(READ_RETRY_DELAYS), retry_delay_seconds=list(READ_RETRY_DELAYS),
+      retry_condition_fn=_retry_transient, cache_policy=NO_CACHE)
+def parse_warc(path: str, source_label: str | None) -> ParsedFile:
+    """Read one WARC file and run pass 1 on its pages, in this process (no worker pool:
+    a Dask worker may not fork). Learning templates and pass 2 stay with the flow."""
+    warm_up()
     stats = ReadStats()
-    return list(read_pages(path, stats, default_source=source_label)), stats
+    pages = list(read_pages(path, stats, default_source=source_label))
+    parsed: list[Parsed | Dropped] = []
+    for page in pages:
+        try:
+            parsed.append(parse_page(page))
+        except Exception as exc:  # noqa: BLE001 - a bad page is a counted drop
+            parsed.append(Dropped(page.url, "error", read_error_reason(exc)))
+    return ParsedFile(path, pages, parsed, stats)
+
+
+def finish_parsed(pages: list[Page], parsed: list[Parsed | Dropped], state_dir: Path, settings: Settings,
+                  run_id: str) -> ExtractResult:
+    """The rest of `extract_pages` after its pass 1: learn templates, re-parse, build rows.
+
+    Mirrors pipelines/extract.py's extract_pages after its first run_tasks, through
+    the same public functions; the re-parses run in the local worker pool."""
+    t0 = time.monotonic()
+    ok = {i: p for i, p in enumerate(parsed) if isinstance(p, Parsed)}
+    filters = learn(ok, pages, TemplateStore(state_dir))
+    jobs = {i: keys for i, p in ok.items() if (keys := needs_reparse(p, filters.get(domain_of(pages[i].url))))}
+    order = sorted(jobs)
+    stats: dict[str, float] = {"reparsed": len(jobs)}
+
+    def reparse(i: int) -> Parsed | Dropped:  # forked workers inherit `pages`: nothing is sent
+        return parse_page(pages[i], jobs[i])
+
+    for out in run_tasks(reparse, order, settings.worker_count, settings.extract_timeout_s,
+                         settings.extract_max_mem_mb, stats):
+        if out.ok and isinstance(out.value, Parsed):
+            ok[order[out.index]] = out.value
+    articles: list[Article] = []
+    dropped: list[Dropped] = []
+    for i, page in enumerate(pages):
+        row = finish(page, ok[i], filters.get(domain_of(page.url)), run_id)[0] if i in ok else parsed[i]
+        (dropped if isinstance(row, Dropped) else articles).append(row)
+    stats["seconds"] = time.monotonic() - t0
+    return ExtractResult(articles, dropped, stats)
 
 
 @task(name="extract", cache_policy=NO_CACHE)
@@ -120,6 +190,45 @@ def write(ctx: RunContext, rows: list[Article]) -> list[str]:
     paths = write_articles(ctx.data, ctx.run_id, ctx.crawl_date, rows, start_index=ctx.file_index)
     ctx.file_index += len(paths)
     return [str(p) for p in paths]
+
+
+@task(name="mark-seen", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
+def mark_seen(ctx: RunContext, articles: list[Article], warc_of: dict[str, str]) -> int:
+    """Article URLs of backfilled WARC files go into the crawl's seen-URL store, so a
+    later crawl does not fetch them again (the store the spider reads, state/seen.sqlite)."""
+    from spiders.seen import SeenStore
+
+    by_warc: dict[str, list[tuple[str, str]]] = {}
+    for a in articles:
+        by_warc.setdefault(warc_of.get(a.url, ""), []).append((normalize_url(a.url), a.source))
+    store = SeenStore(ctx.data.state / "seen.sqlite")
+    try:
+        return sum(store.mark(urls, ctx.run_id, warc) for warc, urls in by_warc.items())
+    finally:
+        store.close()
+
+
+@task(name="landed-before", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
+def landed_before(ctx: RunContext, pages: list[Page]) -> set[int]:
+    """Indexes of pages whose capture (URL + WARC file) a backfill already landed: a run
+    killed after landing a file's rows but before marking it done re-reads the file, and
+    extracting those pages again (with templates learned since) could land revisions."""
+    import sqlite3
+
+    path = ctx.data.state / "seen.sqlite"
+    if not path.exists() or not pages:
+        return set()
+    urls = [normalize_url(p.url) for p in pages]
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        landed: set[tuple[str, str]] = set()
+        for start in range(0, len(urls), 500):
+            part = urls[start:start + 500]
+            sql = f"SELECT url, warc_file FROM seen WHERE url IN ({','.join('?' * len(part))})"
+            landed.update(db.execute(sql, part).fetchall())
+    finally:
+        db.close()
+    return {i for i, (u, p) in enumerate(zip(urls, pages, strict=True)) if (u, p.warc_path) in landed}
 
 
 @task(name="commit", cache_policy=NO_CACHE)

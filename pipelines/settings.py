@@ -44,7 +44,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
 
 
 def _convert(name: str, raw: str) -> object:
-    default = getattr(Settings, name)
+    default = next(f.default for f in fields(Settings) if f.name == name)  # slots: no class attribute
     if isinstance(default, bool):
         return raw.lower() in ("1", "true", "yes")
     if isinstance(default, int):

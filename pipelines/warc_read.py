@@ -129,3 +129,23 @@ def _parse_warc_date(value: str | None) -> datetime:
     except ValueError:
         return datetime.now(timezone.utc)
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An I/O error worth retrying (network, timeouts) rather than a bad or missing file."""
+    import gzip
+    import zlib
+
+    from warcio.exceptions import ArchiveLoadFailed
+
+    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError,
+                        gzip.BadGzipFile, zlib.error, EOFError, ArchiveLoadFailed, WarcInputError)):
+        return False
+    return isinstance(exc, (OSError, TimeoutError, ConnectionError))
+
+
+def read_error_reason(exc: BaseException) -> str:
+    """One line for the run report: the exception's type and message."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = "".join(c if c.isprintable() and c.isascii() else "?" for c in text[:200])
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__

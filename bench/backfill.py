@@ -1,0 +1,165 @@
+"""Backfill throughput: `newsmill backfill` end to end beside a plain trafilatura loop, one command.
+
+    .venv/bin/python -m bench.backfill [--pages 5400] [--files 6] [--workers N] [--rebuild]
+
+1. Builds WARC files of >= --pages article pages of the sample news web
+   (`flows.newsweb`, rendered by its router: the bytes `serve_web` sends), cached
+   under bench/out/ by size.
+2. Runs `newsmill backfill` on them in a subprocess, into a fresh data dir, and
+   times it from start to exit (interpreter start, Prefect, read, extract,
+   dedup, Parquet): pages/s end to end; the run report gives seconds per stage.
+3. Runs `trafilatura.extract(html)` over the same pages in one process.
+4. Prints the ratio end-to-end / (cores x plain rate); the target is >= 0.8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def article_pages(n_sites: int, articles_per_site: int, seed: int = 7, base: str = "http://{site}.example"):
+    """(url, content_type, body, published) for every article page of a built news web.
+
+    `base` is formatted with the site name: another host gives the same stories
+    under other URLs (the crawl + backfill dedup test)."""
+    from flows.newsweb import build_web
+    from flows.newsweb.routes import Router
+
+    web = build_web(n_sites=n_sites, articles_per_site=articles_per_site, seed=seed)
+    for site in web.sites:
+        router, root = Router(site), base.format(site=site.name)
+        for a in site.articles:
+            parts = urlsplit(a.path)
+            resp = router.resolve(parts.path, parts.query, root)
+            if resp.status == 200:
+                yield root + a.path, resp.ctype, resp.body, a.published
+
+
+def write_warc(path: Path, pages, warc_date: str = "2026-11-01T08:00:00Z") -> int:
+    """Pages as CC-NEWS-style request/response records in one gzipped WARC, written aside then renamed."""
+    tmp = path.with_name(f".{path.name}.part")
+    n = 0
+    with open(tmp, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, ctype, body, _ in pages:
+            host = urlsplit(url).netloc
+            req = writer.create_warc_record(
+                url, "request", payload=BytesIO(b""),
+                http_headers=StatusAndHeaders(f"GET {urlsplit(url).path} HTTP/1.1", [("Host", host)],
+                                              is_http_request=True))
+            resp = writer.create_warc_record(
+                url, "response", payload=BytesIO(body),
+                http_headers=StatusAndHeaders("200 OK", [("Content-Type", ctype),
+                                                         ("Content-Length", str(len(body)))], protocol="HTTP/1.1"),
+                warc_headers_dict={"WARC-Date": warc_date})
+            writer.write_record(req)
+            writer.write_record(resp)
+            n += 1
+    os.replace(tmp, path)
+    return n
+
+
+def build_warcs(out_dir: Path, n_files: int, n_sites: int, articles_per_site: int, seed: int = 7,
+                base: str = "http://{site}.example") -> list[Path]:
+    """The article pages split round-robin into `n_files` WARC files (so each file mixes sites)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pages = list(article_pages(n_sites, articles_per_site, seed, base))
+    paths = []
+    for k in range(n_files):
+        path = out_dir / f"NEWS-{k:05d}.warc.gz"
+        write_warc(path, pages[k::n_files])
+        paths.append(path)
+    return paths
+
+
+def newsmill_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("newsmill")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "flows.cli"]
+
+
+def plain_loop(warcs: list[Path]) -> tuple[int, float]:
+    import trafilatura
+
+    from pipelines.warc_read import read_pages
+
+    pages = [p for w in warcs for p in read_pages(str(w))]
+    started = time.perf_counter()
+    for p in pages:
+        trafilatura.extract(p.html)
+    return len(pages), time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=5400, help="article pages at least (default 5400)")
+    ap.add_argument("--files", type=int, default=6, help="WARC files (default 6)")
+    ap.add_argument("--sites", type=int, default=6)
+    ap.add_argument("--workers", type=int, default=0, help="NEWSMILL_WORKERS for the backfill (0: one per core)")
+    ap.add_argument("--rebuild", action="store_true", help="rebuild the cached WARC files")
+    ap.add_argument("--keep", action="store_true", help="keep the data dir of the backfill")
+    args = ap.parse_args(argv)
+
+    per_site = -(-args.pages // args.sites)
+    cache = OUT / f"backfill-{args.sites}x{per_site}-{args.files}f"
+    if args.rebuild or not (cache / "done").exists():
+        shutil.rmtree(cache, ignore_errors=True)
+        t0 = time.perf_counter()
+        build_warcs(cache, args.files, args.sites, per_site)
+        (cache / "done").write_text(datetime.now(UTC).isoformat())
+        print(f"built {args.files} WARC files in {time.perf_counter() - t0:.1f}s: {cache}", file=sys.stderr)
+    warcs = sorted(cache.glob("*.warc.gz"))
+
+    cores = os.cpu_count() or 1
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    if args.workers:
+        env["NEWSMILL_WORKERS"] = str(args.workers)
+    data = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
+    try:
+        started = time.perf_counter()
+        proc = subprocess.run([*newsmill_cmd(), "backfill", str(cache), "--data-dir", str(data)],
+                              check=False, capture_output=True, text=True, env=env)
+        e2e_s = time.perf_counter() - started
+        if proc.returncode != 0:
+            print(proc.stdout[-2000:], proc.stderr[-4000:], file=sys.stderr)
+            return 1
+        report = json.loads(next((data / "runs").glob("*.json")).read_text())
+    finally:
+        if not args.keep:
+            shutil.rmtree(data, ignore_errors=True)
+    pages = report["totals"]["pages_read"]
+    n_plain, plain_s = plain_loop(warcs)
+    e2e_rate, plain_rate = pages / e2e_s, n_plain / plain_s
+    target = cores * plain_rate
+    stages = ", ".join(f"{k}={v:.1f}s" for k, v in report["seconds"].items())
+    rows = [
+        ("pages (WARC article pages)", f"{pages}"),
+        ("rows landed", f"{report['totals']['rows_landed']} ({report['totals']['duplicates']} duplicates)"),
+        ("newsmill backfill, end to end", f"{e2e_s:.1f} s  {e2e_rate:.1f} pages/s  (workers={args.workers or cores})"),
+        ("  stages (run report)", stages),
+        ("plain trafilatura.extract, 1 process", f"{plain_s:.1f} s  {plain_rate:.1f} pages/s"),
+        (f"cores x plain ({cores} x {plain_rate:.1f})", f"{target:.1f} pages/s"),
+        ("ratio end-to-end / (cores x plain)", f"{e2e_rate / target:.2f}  (target >= 0.80)"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
