@@ -85,4 +85,14 @@ class SafetySpider(scrapy.Spider):
                  for k, v in self.crawler.stats.get_stats().items()}
         with open(self.cfg["out"], "w") as fh:
             json.dump({"reason": reason, "outcomes": self.outcomes, "stats": stats,
-                       "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}, fh)
+                       "maxrss_kib": _peak_rss_kib()}, fh)
+
+
+def _peak_rss_kib() -> int:
+    """This process's own peak RSS (VmHWM). ru_maxrss is not it: Linux carries it across
+    fork and exec, so a crawl started by a big pytest process would report pytest's peak."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
