@@ -1,6 +1,6 @@
 """Dedup speed: signatures vs datasketch, and a scale table for the persistent index.
 
-    python -m bench.dedup_speed [--sizes 10000,100000] [--backend local|redis --redis-url URL]
+    python -m bench.dedup_speed [--sizes 10000,100000] [--redis-sizes 10000] [--redis-url URL]
 
 Part 1 (real article texts, bench/corpus.py bases, repeated): articles/s for
 shingling, for signatures alone, for both, and the same MinHash done with
@@ -13,7 +13,13 @@ calls alone), open time, index bytes on disk per article, peak RSS of the whole
 benchmark process (its 10k-article batches and synthetic texts included), and
 the index's own RAM per article: reopened, queried with every band key of 10k
 articles, RSS growth split into anonymous memory and mmap'd segment pages
-(page cache the OS can evict; these are what lookups need hot).
+(page cache the OS can evict; these are what lookups need hot), and "seg B/art":
+the segment bytes an article has (32-bit keys, binary-searched by every batch,
+plus doc numbers, read at hits only).
+Part 3, when a redis-server binary is on PATH (or --redis-url is given): the
+same scale rows on the Redis backend (--redis-sizes), on a server started here
+on a free 127.0.0.1 port without persistence and stopped after, with the Redis
+memory (INFO used_memory) per article.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import json
 import os
 import random
 import resource
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -122,10 +130,14 @@ def scale_child(n: int, backend: str, redis_url: str) -> dict:
     settings = Settings(index_backend=backend, redis_url=redis_url)
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         state = Path(tmp)
+        redis_mem0 = 0
         if backend == "redis":
+            import redis
+
             from pipelines.lsh_redis import RedisIndex
 
             RedisIndex.drop(redis_url)
+            redis_mem0 = redis.Redis.from_url(redis_url).info("memory")["used_memory"]
         rss0 = rss_mb()
         index_s = 0.0
         start = time.perf_counter()
@@ -184,7 +196,12 @@ def scale_child(n: int, backend: str, redis_url: str) -> dict:
             count = dd.index.count()
             dd.index.candidates(probe)
             anon1, file1 = rss_mb("RssAnon"), rss_mb("RssFile")
-        disk = sum(p.stat().st_size for p in state.iterdir() if p.is_file())
+        files = [p for p in state.rglob("*") if p.is_file()]
+        disk = sum(p.stat().st_size for p in files)
+        seg = sum(p.stat().st_size for p in files if p.name.startswith("seg-"))
+        redis_mem = 0
+        if backend == "redis":
+            redis_mem = redis.Redis.from_url(redis_url).info("memory")["used_memory"] - redis_mem0
     return {
         "n": n,
         "indexed": count,
@@ -197,50 +214,105 @@ def scale_child(n: int, backend: str, redis_url: str) -> dict:
         "rss_growth_per_article": (peak - rss0) * 2**20 / n,
         "index_anon_per_article": (anon1 - anon0) * 2**20 / n,
         "index_file_per_article": (file1 - file0) * 2**20 / n,
+        "segment_per_article": seg / n,
+        "redis_mem_per_article": redis_mem / n,
     }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis() -> tuple[subprocess.Popen, str]:
+    import redis
+
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            redis.Redis(port=port).ping()
+            return proc, f"redis://127.0.0.1:{port}/0"
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+def run_child(n: int, backend: str, redis_url: str) -> dict:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.dedup_speed",
+            "--child",
+            str(n),
+            "--backend",
+            backend,
+            "--redis-url",
+            redis_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+HEADER = (
+    f"{'backend':>7} {'articles':>10} {'seconds':>8} {'dedup/s':>8} {'index q+i/s':>11} {'open s':>7} "
+    f"{'disk B/art':>10} {'peak RSS MB':>11} {'idx anon B/art':>14} {'idx mmap B/art':>14} "
+    f"{'seg B/art':>9} {'redis B/art':>11}"
+)
+
+
+def row(backend: str, r: dict) -> str:
+    return (
+        f"{backend:>7} {r['n']:>10,} {r['seconds']:>8.1f} {r['rate']:>8,.0f} {r['index_rate']:>11,.0f} "
+        f"{r['open_s']:>7.3f} {r['disk_per_article']:>10,.0f} {r['peak_rss_mb']:>11,.0f} "
+        f"{r['index_anon_per_article']:>14,.0f} {r['index_file_per_article']:>14,.0f} "
+        f"{r['segment_per_article']:>9,.0f} {r['redis_mem_per_article']:>11,.0f}"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000")
-    ap.add_argument("--backend", default="local", choices=["local", "redis"])
-    ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    ap.add_argument("--redis-sizes", default="10000", help="sizes for the Redis rows ('' for none)")
+    ap.add_argument("--redis-url", help="an existing server (default: start one if redis-server is on PATH)")
+    ap.add_argument("--backend", default="local", choices=["local", "redis"], help=argparse.SUPPRESS)
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--skip-signatures", action="store_true")
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(scale_child(args.child, args.backend, args.redis_url)))
+        print(json.dumps(scale_child(args.child, args.backend, args.redis_url or "")))
         return
     if not args.skip_signatures:
         signature_speed()
-    print(f"\nscale ({args.backend} index, batches of 10k, one process per size):")
-    print(
-        f"{'articles':>10} {'seconds':>8} {'dedup/s':>8} {'index q+i/s':>11} {'open s':>7} "
-        f"{'disk B/art':>10} {'peak RSS MB':>11} {'idx anon B/art':>14} {'idx mmap B/art':>14}"
-    )
-    for n in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.dedup_speed",
-                "--child",
-                str(n),
-                "--backend",
-                args.backend,
-                "--redis-url",
-                args.redis_url,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(
-            f"{r['n']:>10,} {r['seconds']:>8.1f} {r['rate']:>8,.0f} {r['index_rate']:>11,.0f} {r['open_s']:>7.3f} "
-            f"{r['disk_per_article']:>10,.0f} {r['peak_rss_mb']:>11,.0f} {r['index_anon_per_article']:>14,.0f} "
-            f"{r['index_file_per_article']:>14,.0f}"
-        )
+    print("\nscale (batches of 10k, one process per row):")
+    print(HEADER)
+    for n in (int(s) for s in args.sizes.split(",") if s):
+        print(row("local", run_child(n, "local", "")), flush=True)
+    redis_sizes = [int(s) for s in args.redis_sizes.split(",") if s]
+    if not redis_sizes:
+        return
+    proc, url = None, args.redis_url
+    if url is None:
+        if shutil.which("redis-server") is None:
+            print("  redis: no redis-server on PATH, no Redis rows")
+            return
+        proc, url = start_redis()
+    try:
+        for n in redis_sizes:
+            print(row("redis", run_child(n, "redis", url)), flush=True)
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
 
 
 if __name__ == "__main__":

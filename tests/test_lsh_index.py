@@ -152,16 +152,67 @@ def test_kill9_mid_insert_leaves_it_consistent(tmp_path):
         idx.close()
 
 
-def test_segments_merge_like_a_binary_counter_up_to_a_cap(tmp_path, monkeypatch):
+def test_segments_merge_size_tiered_up_to_a_cap(tmp_path, monkeypatch):
     from pipelines import band_segments
 
     idx = LocalIndex.open(tmp_path, CFG)
-    for i in range(8):
+    for i in range(16):
         idx.add(entries(i * 10, 10), f"r{i}")
-    assert [m["count"] for m in idx._segments.manifest] == [640]  # 8 commits of 80 band entries
+    # 10 docs x 8 bands = 80 entries a commit; every 4 of one tier merge: 4 x 320
+    assert [m["count"] for m in idx._segments.manifest] == [1280]
+    for i in range(16, 19):
+        idx.add(entries(i * 10, 10), f"r{i}")
+    assert [m["count"] for m in idx._segments.manifest] == [1280, 80, 80, 80]
     monkeypatch.setattr(band_segments, "MAX_SEGMENT", 100)
-    for i in range(8, 12):
-        idx.add(entries(i * 10, 10), f"r{i}")
-    assert [m["count"] for m in idx._segments.manifest] == [640, 80, 80, 80, 80]
-    assert idx.candidates(entries(110, 10)[5].band_keys[None])[0] == {"a115"}
+    idx.add(entries(190, 10), "r19")
+    assert [m["count"] for m in idx._segments.manifest] == [1280, 80, 80, 80, 80]
+    assert idx.candidates(entries(190, 10)[5].band_keys[None])[0] == {"a195"}
+    assert idx.candidates(entries(0, 10)[3].band_keys[None])[0] == {"a3"}
+    idx.close()
+
+
+def test_commits_of_mixed_sizes_keep_few_segments(tmp_path, monkeypatch):
+    from pipelines import band_segments
+
+    monkeypatch.setattr(band_segments, "MAX_SEGMENTS", 6)
+    idx = LocalIndex.open(tmp_path, CFG)
+    start = 0
+    for i in range(30):  # 40 docs, then 1 doc, ...: never 4 of one tier in a row
+        n = 40 if i % 2 == 0 else 1
+        idx.add(entries(start, n), f"r{i}")
+        start += n
+        assert len(idx._segments.manifest) <= 6
+    assert idx.count() == start
+    assert idx.candidates(entries(start - 1, 1)[0].band_keys[None])[0] == {f"a{start - 1}"}
+    idx.close()
+
+
+def test_batch_query_equals_single_queries(tmp_path):
+    """One batched candidates() call gives each row what a call with that row alone gives,
+    across segments, revisions, shared buckets and 32-bit key collisions."""
+    bands = CFG.bands
+    idx = LocalIndex.open(tmp_path, CFG)
+    es = entries(0, 300)
+    rng = np.random.default_rng(7)
+    for k in range(0, 300, 3):  # near copies: share some bands with an earlier doc
+        src = es[int(rng.integers(0, 300))]
+        mask = rng.random(bands) < 0.3
+        es[k].band_keys[mask] = src.band_keys[mask]
+    # a 32-bit collision: same low 32 bits, other high bits -> not a candidate
+    es[1].band_keys[0] = (es[2].band_keys[0] & 0xFFFFFFFF) | (123 << 40)
+    for start in range(0, 300, 60):  # several segments
+        idx.add(es[start : start + 60], f"r{start}")
+    idx.add(
+        [Entry(IndexedDoc("a5", "https://x/5", "h5b", "a5", 1), es[6].band_keys.copy(), es[5].shingles)],
+        "rev",
+    )
+    queries = np.stack([e.band_keys for e in entries(0, 300)] + [e.band_keys for e in es[:50]])
+    batch = idx.candidates(queries)
+    single = [idx.candidates(q[None])[0] for q in queries]
+    assert batch == single
+    assert "a1" not in idx.candidates(es[2].band_keys[None])[0] or np.any(
+        es[1].band_keys[1:] == es[2].band_keys[1:]
+    )
+    assert "a5" not in batch[5] and "a5" in idx.candidates(es[6].band_keys[None])[0]
+    assert sum(map(len, batch)) > 350
     idx.close()

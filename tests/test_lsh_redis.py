@@ -116,3 +116,46 @@ def test_deduper_on_redis_then_server_killed_then_clean_resume(server, tmp_path)
             )
     finally:
         redis.Redis(port=port).shutdown(nosave=True)
+
+
+def test_one_writer_at_a_time_and_a_dead_writers_lock_expires(server):
+    from pipelines.lsh_index import IndexLocked
+
+    url = f"redis://127.0.0.1:{server[0]}/0"
+    idx = RedisIndex.open(url, CFG, lock_ttl_ms=600)
+    time.sleep(0.9)  # past the TTL: the refresher keeps it
+    with pytest.raises(IndexLocked, match="another writer"):
+        RedisIndex.open(url, CFG)
+    idx.add(entries(0, 5), "r1")
+    idx.close()
+    other = RedisIndex.open(url, CFG)  # released on close
+    other._stop.set()  # a writer that dies (kill -9): nobody refreshes its lock
+    other._refresher.join()
+    with pytest.raises(IndexLocked):
+        RedisIndex.open(url, CFG)
+    redis.Redis(port=server[0]).pexpire("newsmill:dedup:lock", 50)
+    time.sleep(0.2)
+    third = RedisIndex.open(url, CFG)
+    with pytest.raises(IndexLocked, match="lost the writer lock"):
+        other.add(entries(5, 5), "r2")  # the stalled writer cannot interleave with the new one
+    third.add(entries(5, 5), "r2")
+    assert third.count() == 10 and third.runs() == {"r1": 5, "r2": 5}
+    third.close()
+
+
+def test_batch_query_equals_single_queries(server):
+    url = f"redis://127.0.0.1:{server[0]}/0"
+    idx = RedisIndex.open(url, CFG)
+    es = entries(0, 200)
+    rng = np.random.default_rng(3)
+    for k in range(0, 200, 3):
+        src = es[int(rng.integers(0, 200))]
+        mask = rng.random(CFG.bands) < 0.3
+        es[k].band_keys[mask] = src.band_keys[mask]
+    for start in range(0, 200, 50):
+        idx.add(es[start : start + 50], f"r{start}")
+    queries = np.stack([e.band_keys for e in entries(0, 200)] + [e.band_keys for e in es[:40]])
+    batch = idx.candidates(queries)
+    assert batch == [idx.candidates(q[None])[0] for q in queries]
+    assert sum(map(len, batch)) > 240
+    idx.close()
