@@ -7,11 +7,13 @@ run that could do nothing ends with status 1; anything else is 0.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
 from pathlib import Path
 
 from pipelines.lock import DataDirBusy
+from pipelines.lsh_index import DedupIndexError
 from pipelines.settings import Settings, load_settings
 from pipelines.sources import SourcesError, load_sources
 from pipelines.warc_read import WarcInputError
@@ -67,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="serve the bundled sample news web on loopback and crawl it")
     data_dir(demo)
 
+    reindex = sub.add_parser("reindex", help="rebuild the dedup index from the Parquet dataset")
+    data_dir(reindex)
+
     stats = sub.add_parser("stats", help="what the dataset holds")
     data_dir(stats)
     return parser
@@ -80,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     except BAD_INPUT as exc:
         print(f"newsmill {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except DedupIndexError as exc:
+        hint = "" if args.command == "reindex" else "; `newsmill reindex` rebuilds it from the dataset"
+        print(f"newsmill {args.command}: error: dedup index: {exc}{hint}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `newsmill stats | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:  # disk full, permissions: what landed before stays landed
         print(f"newsmill {args.command}: error: {exc}", file=sys.stderr)
         return 1
@@ -132,6 +144,18 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings)
 
 
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.dedup import rebuild_index
+    from pipelines.layout import DataDir
+    from pipelines.lock import RunLock
+
+    data = DataDir(settings.data_dir)
+    with RunLock(data.state).acquire("reindex"):
+        rows = rebuild_index(data.state, str(data.articles / "**" / "*.parquet"), settings)
+    print(f"dedup index rebuilt from {data.articles}: {rows} rows indexed")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from flows.stats import dataset_stats, stats_lines
     from pipelines.layout import DataDir
@@ -141,7 +165,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"crawl": cmd_crawl, "serve": cmd_serve, "backfill": cmd_backfill, "demo": cmd_demo, "stats": cmd_stats}
+COMMANDS = {"crawl": cmd_crawl, "serve": cmd_serve, "backfill": cmd_backfill, "demo": cmd_demo, "reindex": cmd_reindex, "stats": cmd_stats}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -52,23 +52,23 @@ FILENAME = "dedup_index.sqlite"
 SEGMENTS = "dedup_segments"
 
 
-class IndexError_(Exception):
+class DedupIndexError(Exception):
     """Base of the index errors (the name avoids shadowing the builtin IndexError)."""
 
 
-class IndexCorrupt(IndexError_):
+class IndexCorrupt(DedupIndexError):
     """The index file is empty, truncated, foreign or damaged: rebuild it from the dataset."""
 
 
-class IndexParamsMismatch(IndexError_):
+class IndexParamsMismatch(DedupIndexError):
     """The index was built with other MinHash parameters than the ones asked for."""
 
 
-class IndexLocked(IndexError_):
+class IndexLocked(DedupIndexError):
     """Another process has the index open for writing."""
 
 
-class IndexUnavailable(IndexError_):
+class IndexUnavailable(DedupIndexError):
     """The index server (Redis) cannot be reached: the run fails, a later run resumes."""
 
 
@@ -360,7 +360,7 @@ class LocalIndex:
 
     def _guard(self) -> _Guard:
         if self._conn is None:
-            raise IndexError_(f"{self.path}: index is closed")
+            raise DedupIndexError(f"{self.path}: index is closed")
         return _Guard(self.path)
 
 

@@ -278,3 +278,24 @@ def test_dates_of_truth_are_spread(truth):
     assert len({p.date() for _, p in truth}) >= 4
     assert all(isinstance(p, datetime) for _, p in truth)
     assert date(2000, 1, 1) < min(p.date() for _, p in truth)
+
+
+def test_damaged_index_is_a_one_line_error_and_reindex_repairs_it(warcs, tmp_path, capsys):
+    """RELIABILITY 23: never a silent empty index; the way out is one command."""
+    data = tmp_path / "d"
+    first, second = sorted(warcs.glob("*.warc.gz"))[:2]
+    assert main(["backfill", str(first), "--data-dir", str(data)]) == 0
+    landed = len(rows(data))
+    for stale in (data / "state").glob("dedup_index.sqlite*"):
+        stale.unlink()
+    (data / "state" / "dedup_index.sqlite").write_bytes(b"not an index at all")
+    capsys.readouterr()
+    assert main(["backfill", str(second), "--data-dir", str(data)]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("newsmill backfill: error: dedup index:") and "newsmill reindex" in last
+    assert len(rows(data)) == landed, "nothing landed on a damaged index"
+    assert main(["reindex", "--data-dir", str(data)]) == 0
+    assert f"{landed} rows indexed" in capsys.readouterr().out
+    assert main(["backfill", str(first), str(second), "--data-dir", str(data)]) == 0
+    urls = [r[0] for r in rows(data)]
+    assert len(urls) == len(set(urls)) and len(urls) > landed
