@@ -51,8 +51,8 @@ def test_scheduled_run_lands_then_serve_stops(tmp_path):
                 log.close()
     assert proc.returncode == 0
     # Nothing it started outlives it: helpers such as multiprocessing's resource tracker
-    # end when they see it gone, so allow them a few seconds.
-    deadline = time.monotonic() + 15
+    # end when they see it gone, so allow them some seconds.
+    deadline = time.monotonic() + 30
     while True:
         leftover = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
         if not leftover or time.monotonic() > deadline:
