@@ -28,6 +28,13 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
+def _setting(value: str) -> str:
+    name, sep, _ = value.partition("=")
+    if not sep or not name.isupper():
+        raise argparse.ArgumentTypeError(f"not NAME=VALUE with an upper-case Scrapy setting name: {value!r}")
+    return value
+
+
 def _positive(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"not a whole number >= 1: {value!r}")
@@ -50,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir(crawl)
     window(crawl)
     crawl.add_argument("--max-pages", type=_positive, help="article pages per source for this run")
+    crawl.add_argument("--set", dest="scrapy_settings", action="append", default=[], metavar="NAME=VALUE",
+                       type=_setting, help="a Scrapy setting for this crawl, e.g. AUTOTHROTTLE_START_DELAY=2")
 
     backfill = sub.add_parser("backfill", help="process existing WARC files, globs or directories")
     backfill.add_argument("warcs", nargs="+", help="WARC files, globs, directories (local or s3://)")
@@ -113,7 +122,8 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
     load_sources(args.sources)  # a bad file fails here, before Prefect starts
     from flows.crawl import crawl_flow
 
-    return _print_report(crawl_flow(str(args.sources), str(settings.data_dir), args.since, args.until, args.max_pages))
+    return _print_report(crawl_flow(str(args.sources), str(settings.data_dir), args.since, args.until, args.max_pages,
+                                    args.scrapy_settings))
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:

@@ -42,7 +42,8 @@ def _finish(ctx: RunContext, totals: StageTotals, crawl: dict | None, error: str
 
 @flow(name="newsmill-crawl")
 def crawl_flow(sources_path: str, data_dir: str | None = None, since: date | None = None,
-               until: date | None = None, max_pages: int | None = None) -> dict:
+               until: date | None = None, max_pages: int | None = None,
+               scrapy_settings: list[str] | None = None) -> dict:
     """Crawl the sources into WARC, then process every WARC file not yet landed.
 
     Parameters are plain values so a scheduled deployment can carry them.
@@ -55,7 +56,7 @@ def crawl_flow(sources_path: str, data_dir: str | None = None, since: date | Non
     with RunLock(ctx.data.state).acquire(ctx.run_id):
         clean_stale_tmp(ctx.data.articles)
         try:
-            crawl = crawl_sites(ctx, Path(sources_path), max_pages, CRAWL_TIMEOUT_S)
+            crawl = crawl_sites(ctx, Path(sources_path), max_pages, CRAWL_TIMEOUT_S, scrapy_settings)
         except Exception as exc:  # the report records it; WARC files already landed are still processed
             error = str(exc)
         # Files of this run and any left by a run that was killed before processing them.

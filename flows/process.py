@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -167,6 +168,10 @@ def _get(q, proc, path: str) -> Chunk:
 
 
 def _reader_main(paths: list[str], q, source_label: str | None, parent: int) -> None:
+    # Forked from the flow: drop Prefect's SIGTERM handler, so the parent's terminate()
+    # ends a reader quietly instead of raising Prefect's TerminationSignal in it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
     def put(chunk: Chunk) -> None:
         while True:
             try:

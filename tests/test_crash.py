@@ -140,3 +140,35 @@ def test_disk_full_is_a_clear_error_and_the_dataset_stays_intact(tmp_path, small
     # Prefect logs the failed flow's traceback; the command's own last word is one line.
     assert last.startswith("newsmill crawl: error:") and "No space left on device" in last, proc.stderr[-2000:]
     assert sorted(landed(data)) == before, "the dataset already landed is intact and readable"
+
+
+def test_crawl_process_dies_with_newsmill(tmp_path, prefect_api):
+    """kill -9 of `newsmill` alone (not its group): the crawl child must not go on
+    writing into the data directory without the lock. Also checks `--set` reaches Scrapy."""
+    web = build_web(n_sites=1, articles_per_site=15, seed=4)
+    with serve_web(web) as server:
+        sources = tmp_path / "slow.yaml"
+        sources.write_text(server.sources_yaml(patterns=True))
+        log = tmp_path / "newsmill.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([*CMD, "crawl", "--sources", str(sources), "--data-dir", str(tmp_path / "d"),
+                                     "--set", "DOWNLOAD_DELAY=1", "--set", "AUTOTHROTTLE_ENABLED=False"],
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 90
+            while len(server.requests()) < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(server.requests()) >= 3, "the crawl did not start: " + log.read_text()[-3000:]
+            child = subprocess.run(["pgrep", "-f", f"spiders.run --sources {sources}"],
+                                   capture_output=True, text=True).stdout.split()
+            assert child, "the crawl runs in its own process"
+            gaps = [b["t"] - a["t"] for a, b in zip(server.requests(), server.requests()[1:])]
+            assert max(gaps) >= 0.8, "DOWNLOAD_DELAY=1 reached the crawl"
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in child):
+                time.sleep(0.1)
+            assert not any(Path(f"/proc/{p}").exists() for p in child), "the crawl outlived newsmill"
+        finally:
+            kill_group(proc)
