@@ -35,7 +35,6 @@ from flows.tasks import (
     commit,
     dedup,
     extract,
-    finish_parsed,
     in_window,
     landed_before,
     mark_seen,
@@ -43,6 +42,7 @@ from flows.tasks import (
     write,
 )
 from pipelines.dedup import Deduper
+from pipelines.extract import finish_pages
 from pipelines.markers import is_done
 from pipelines.models import Dropped, Page
 from pipelines.pageparse import Parsed
@@ -250,7 +250,7 @@ def _process_batch(ctx: RunContext, deduper: Deduper, batch: Batch, totals: Stag
 
     started = time.monotonic()
     if batch.parsed is not None:
-        extracted = finish_parsed(pages, batch.parsed, ctx.data.state, ctx.settings, ctx.run_id)
+        extracted = finish_pages(pages, batch.parsed, ctx.data.state, ctx.settings, ctx.run_id)
     elif pages:
         extracted = extract(ctx, pages)
     else:

@@ -27,17 +27,15 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from pipelines.dedup import Deduper, DedupResult
-from pipelines.extract import ExtractResult, extract_pages, finish, learn, needs_reparse
+from pipelines.extract import ExtractResult, extract_pages
 from pipelines.layout import DataDir
 from pipelines.markers import mark_done
 from pipelines.models import Article, Dropped, Page
 from pipelines.pageparse import Parsed, parse_page, warm_up
 from pipelines.settings import Settings
 from pipelines.store import write_articles
-from pipelines.templates import TemplateStore
-from pipelines.urls import domain_of, normalize_url
+from pipelines.urls import normalize_url
 from pipelines.warc_read import ReadStats, is_transient, read_error_reason, read_pages
-from pipelines.workers import run_tasks
 
 READ_RETRY_DELAYS = (2, 10)  # seconds before the 2nd and 3rd attempt at a transient read error
 
@@ -147,35 +145,6 @@ def parse_warc(path: str, source_label: str | None) -> ParsedFile:
         except Exception as exc:  # noqa: BLE001 - a bad page is a counted drop
             parsed.append(Dropped(page.url, "error", read_error_reason(exc)))
     return ParsedFile(path, pages, parsed, stats)
-
-
-def finish_parsed(pages: list[Page], parsed: list[Parsed | Dropped], state_dir: Path, settings: Settings,
-                  run_id: str) -> ExtractResult:
-    """The rest of `extract_pages` after its pass 1: learn templates, re-parse, build rows.
-
-    Mirrors pipelines/extract.py's extract_pages after its first run_tasks, through
-    the same public functions; the re-parses run in the local worker pool."""
-    t0 = time.monotonic()
-    ok = {i: p for i, p in enumerate(parsed) if isinstance(p, Parsed)}
-    filters = learn(ok, pages, TemplateStore(state_dir))
-    jobs = {i: keys for i, p in ok.items() if (keys := needs_reparse(p, filters.get(domain_of(pages[i].url))))}
-    order = sorted(jobs)
-    stats: dict[str, float] = {"reparsed": len(jobs)}
-
-    def reparse(i: int) -> Parsed | Dropped:  # forked workers inherit `pages`: nothing is sent
-        return parse_page(pages[i], jobs[i])
-
-    for out in run_tasks(reparse, order, settings.worker_count, settings.extract_timeout_s,
-                         settings.extract_max_mem_mb, stats):
-        if out.ok and isinstance(out.value, Parsed):
-            ok[order[out.index]] = out.value
-    articles: list[Article] = []
-    dropped: list[Dropped] = []
-    for i, page in enumerate(pages):
-        row = finish(page, ok[i], filters.get(domain_of(page.url)), run_id)[0] if i in ok else parsed[i]
-        (dropped if isinstance(row, Dropped) else articles).append(row)
-    stats["seconds"] = time.monotonic() - t0
-    return ExtractResult(articles, dropped, stats)
 
 
 @task(name="extract", cache_policy=NO_CACHE)

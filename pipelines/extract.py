@@ -186,25 +186,36 @@ def _parse_nth(pages: list[Page], job: int | tuple[int, frozenset[str]]) -> Pars
 
 
 def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, run_id: str = "") -> ExtractResult:
+    """Pass 1 (parse every page) in the worker pool, then `finish_pages`."""
     t0 = time.monotonic()
     pages = list(pages)
     warm_up()
-    task = partial(_parse_nth, pages)
     stats: dict[str, float] = {}
-    reasons: Counter[str] = Counter()
-    parsed: dict[int, Parsed] = {}
-    early: dict[int, Dropped] = {}
+    first: list[Parsed | Dropped] = [Dropped("", "error")] * len(pages)
     ident: dict[int, tuple[str, str]] = {}
-    for out in run_tasks(task, range(len(pages)), settings.worker_count, settings.extract_timeout_s,
-                         settings.extract_max_mem_mb, stats):
+    for out in run_tasks(partial(_parse_nth, pages), range(len(pages)), settings.worker_count,
+                         settings.extract_timeout_s, settings.extract_max_mem_mb, stats):
         if not out.ok:
-            early[out.index] = Dropped(pages[out.index].url, out.reason, out.detail)
-        elif isinstance(out.value, Dropped):
-            early[out.index] = out.value
-        else:  # while the workers go on: what learning needs of this page
-            parsed[out.index] = out.value
-            ident[out.index] = _page_key(pages[out.index], out.value)
-    t1 = time.monotonic()
+            first[out.index] = Dropped(pages[out.index].url, out.reason, out.detail)
+        else:
+            first[out.index] = out.value
+            if isinstance(out.value, Parsed):  # while the workers go on: what learning needs
+                ident[out.index] = _page_key(pages[out.index], out.value)
+    stats["seconds/parse"] = time.monotonic() - t0
+    result = finish_pages(pages, first, state_dir, settings, run_id, stats, ident)
+    result.stats["seconds"] = time.monotonic() - t0
+    return result
+
+
+def finish_pages(pages: list[Page], first: list[Parsed | Dropped], state_dir: Path, settings: Settings,
+                 run_id: str = "", stats: dict[str, float] | None = None,
+                 ident: dict[int, tuple[str, str]] | None = None) -> ExtractResult:
+    """Pass 2 on pass-1 results, wherever pass 1 ran (this pool, or Dask workers):
+    learn the domains' templates, re-extract pages a template hid the body of, build rows."""
+    t0 = time.monotonic()
+    stats = {} if stats is None else stats
+    parsed = {i: p for i, p in enumerate(first) if isinstance(p, Parsed)}
+    ident = {**{i: _page_key(pages[i], p) for i, p in parsed.items() if i not in (ident or {})}, **(ident or {})}
     store = TemplateStore(state_dir)
     filters = learn(parsed, pages, store, ident)
     stats["templates/state_unreadable"] = len(store.unreadable)
@@ -219,7 +230,7 @@ def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, ru
         if keys:
             jobs[i] = keys
     order = sorted(jobs)
-    for out in run_tasks(task, [(i, jobs[i]) for i in order], settings.worker_count,
+    for out in run_tasks(partial(_parse_nth, pages), [(i, jobs[i]) for i in order], settings.worker_count,
                          settings.extract_timeout_s, settings.extract_max_mem_mb, stats):
         i = order[out.index]
         if out.ok and isinstance(out.value, Parsed):
@@ -231,14 +242,15 @@ def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, ru
     stats["reparsed"] = len(jobs)
     articles: list[Article] = []
     dropped: list[Dropped] = []
+    reasons: Counter[str] = Counter()
     removed_total = 0
     for i, page in enumerate(pages):
-        if i in early:
-            row: Article | Dropped = early[i]
-        else:
+        if i in parsed:
             domain = ident[i][0]
             row, removed = finish(page, parsed[i], filters.get(domain), run_id, domain=domain, drop=masks.get(i))
             removed_total += removed
+        else:
+            row = first[i]
         if isinstance(row, Dropped):
             dropped.append(row)
             reasons[row.reason] += 1
@@ -251,7 +263,6 @@ def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, ru
         **{f"dropped/{r}": float(n) for r, n in sorted(reasons.items())},
         "template_blocks_removed": removed_total,
         "template_domains": len(filters),
-        "seconds/parse": t1 - t0,
         "seconds": time.monotonic() - t0,
     })
     return ExtractResult(articles, dropped, stats)
