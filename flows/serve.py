@@ -90,7 +90,11 @@ def serve_crawl(sources_path: Path, cron: str, data_dir: Path) -> int:
     api_url = os.environ.get("PREFECT_API_URL")
     with contextlib.ExitStack() as stack:
         if not api_url:
-            api_url = stack.enter_context(local_prefect_server(data_dir / "state" / "prefect-server.log"))
+            # The server's database lives with the dataset: scheduled runs of other data
+            # dirs (or of deleted sources files) never run here, and no other Prefect
+            # server shares its SQLite file.
+            prefect_home = data_dir.resolve() / "state" / "prefect"
+            api_url = stack.enter_context(local_prefect_server(prefect_home / "server.log", home=prefect_home))
             os.environ["PREFECT_API_URL"] = api_url  # for the runner's flow-run subprocesses
         stack.enter_context(temporary_settings({PREFECT_API_URL: api_url}))
         from flows.crawl import crawl_flow
