@@ -10,10 +10,7 @@ errors with the same delays, READ_RETRY_DELAYS.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -79,13 +76,6 @@ class StageTotals:
 
 
 @task(name="crawl", cache_policy=NO_CACHE)
-def _die_with_parent() -> None:
-    """In the crawl's child process: be killed when newsmill dies (Linux), so a killed
-    run never leaves a crawl writing into the data directory without the lock."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def crawl_sites(ctx: RunContext, sources_path: Path, max_pages: int | None, timeout_s: float,
                 scrapy_settings: list[str] | None = None) -> dict:
     """Run the Scrapy crawl in its own process (Twisted's reactor cannot restart)."""
@@ -101,8 +91,9 @@ def crawl_sites(ctx: RunContext, sources_path: Path, max_pages: int | None, time
     for setting in scrapy_settings or []:
         cmd += ["--set", setting]
     started = time.monotonic()
-    preexec = _die_with_parent if sys.platform.startswith("linux") else None
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, preexec_fn=preexec)
+    # spiders.run asks the kernel to kill it when we die (no preexec_fn: forking a
+    # threaded process and running Python before exec can deadlock).
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise CrawlFailed(f"crawl exited with status {proc.returncode}: {tail}")

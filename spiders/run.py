@@ -9,7 +9,10 @@ the crawl itself could not run to its end.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import os
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -67,7 +70,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _die_with_parent() -> None:
+    """Linux: be killed when the process that started us dies, so a killed `newsmill`
+    never leaves a crawl writing into the data directory without its lock."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the call took effect
+        os._exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _die_with_parent()
     args = parse_args(argv)
     try:
         sources = load_sources(args.sources)  # fail before anything is fetched
