@@ -23,7 +23,7 @@ from pipelines.metadata import Meta, build_meta, guess_language, read_head
 from pipelines.models import Dropped, Page
 
 HTML_TYPES = ("text/html", "application/xhtml")
-FALLBACK_WORDS = 80  # fewer body words from the fast path: extract again with trafilatura's fallbacks
+FALLBACK_WORDS = 20  # fewer body words from the fast path (a page about to be dropped as too short): extract again with trafilatura's fallbacks
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from pipelines.atomic import tmp_path
@@ -144,6 +145,25 @@ class Filter:
     repeated: frozenset[str] = frozenset()
     texts: tuple[str, ...] = ()  # normalized, longest first
     paths: frozenset[str] = frozenset()  # templated containers
+    # texts' positions by their first two words: a line is only compared with the
+    # texts whose opening pair it holds (a domain can hold thousands of texts)
+    by_head: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        heads: dict[str, list[int]] = {}
+        for i, t in enumerate(self.texts):
+            head = " ".join(t.split(" ", 2)[:2])
+            if head:
+                heads.setdefault(head, []).append(i)
+        self.by_head = {h: tuple(ix) for h, ix in heads.items()}
+
+    def _candidates(self, words: list[str], after: int) -> list[int]:
+        """Positions (> `after`, ascending: longest first) of the texts opening with a
+        word pair, or a single word, of `words`."""
+        get = self.by_head.get
+        found = {i for w in words for i in get(w, ()) if i > after}
+        found.update(i for a, b in pairwise(words) for i in get(f"{a} {b}", ()) if i > after)
+        return sorted(found)
 
     def is_template(self, line: str, where: dict[str, str] | None = None, norm: str | None = None,
                     key: str | None = None) -> bool:
@@ -157,12 +177,18 @@ class Filter:
             return True
         if not self.texts:
             return False
+        # Cut the template texts out of the line, longest first; a cut joins words that
+        # were apart, so the candidates are looked up again after each one.
         rest = f" {norm} "
         cut = False
-        for t in self.texts:
+        todo = self._candidates(norm.split(), -1)
+        while todo:
+            i = todo.pop(0)
+            t = self.texts[i]
             if len(t) < len(rest) and f" {t} " in rest:
                 rest = rest.replace(f" {t} ", " ")
                 cut = True
+                todo = self._candidates(rest.split(), i)
         left = rest.split()
         return cut and (len(left) < 3 or len(left) < 0.25 * (norm.count(" ") + 1))
 

@@ -182,3 +182,30 @@ def test_dev_sample_beats_plain_extraction(tmp_path: Path) -> None:
     ours = evaluate([by_url.get(p.url, "") for p in pages], refs)
     plain = evaluate(plain_texts(pages), refs)
     assert ours.f1 >= plain.f1
+
+
+def _cut_reference(texts: tuple[str, ...], norm: str) -> bool:
+    """The template-text rule of `Filter.is_template`, comparing every text (no index)."""
+    rest, cut = f" {norm} ", False
+    for t in texts:
+        if len(t) < len(rest) and f" {t} " in rest:
+            rest, cut = rest.replace(f" {t} ", " "), True
+    left = rest.split()
+    return cut and (len(left) < 3 or len(left) < 0.25 * (norm.count(" ") + 1))
+
+
+def test_template_text_lookup_matches_a_full_scan() -> None:
+    """The index by opening word pair finds every text a full scan would, including a
+    text that only appears once a longer one is cut out of the line."""
+    from pipelines.templates import Filter
+
+    rng = random.Random(5)
+    vocab = [f"w{i}" for i in range(40)]
+    texts = {" ".join(rng.choices(vocab, k=rng.randint(1, 6))) for _ in range(300)}
+    texts |= {"a b", "x long teaser y"}  # "a x long teaser y b" -> "a b" after the first cut
+    ordered = tuple(sorted(texts, key=len, reverse=True))
+    flt = Filter(frozenset(), texts=ordered)
+    lines = ["a x long teaser y b"] + [" ".join(rng.choices(vocab, k=rng.randint(2, 14))) for _ in range(3000)]
+    got = [flt.is_template(x) for x in lines]
+    assert got == [_cut_reference(ordered, normalize(x)) for x in lines]
+    assert got[0] and sum(got) > 50  # the adjacency case, and enough positives to mean something
