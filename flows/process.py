@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from prefect import get_run_logger
 from prefect.context import get_run_context
 
+from flows.progress import progress
 from flows.tasks import (
     READ_RETRY_DELAYS,
     ParsedFile,
@@ -93,10 +94,14 @@ def process_warcs(ctx: RunContext, warcs: list[str], totals: StageTotals,
         if reindexed:
             log.info("index reconciled with the dataset: %d rows", reindexed)
         chunks = _dask_chunks(ctx, todo) if _dask_runner() else _read_chunks(ctx, todo, totals)
-        for batch in _batches(chunks, totals, batch_pages):
-            _process_batch(ctx, deduper, batch, totals)
-            log.info("landed %d of %d WARC files; %d rows so far", len(totals.files_done), len(todo),
-                     totals.counts["rows_landed"])
+        started = time.monotonic()
+        with progress("WARC files landed", len(todo), log.info) as step:
+            for batch in _batches(chunks, totals, batch_pages):
+                _process_batch(ctx, deduper, batch, totals)
+                pages = totals.counts["pages_read"]
+                step(completed=len(totals.files_done) + len(totals.files_failed),
+                     note=f"{totals.counts['rows_landed']:,} rows, {pages:,} pages, "
+                          f"{pages / max(time.monotonic() - started, 1e-9):.0f} pages/s")
     finally:
         deduper.close()
     return totals

@@ -11,18 +11,21 @@ errors with the same delays, READ_RETRY_DELAYS.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from datetime import time as dtime
 from pathlib import Path
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.progress import progress
 from pipelines.dedup import Deduper, DedupResult
 from pipelines.extract import ExtractResult, extract_pages
 from pipelines.layout import DataDir
@@ -91,16 +94,50 @@ def crawl_sites(ctx: RunContext, sources_path: Path, max_pages: int | None, time
     for setting in scrapy_settings or []:
         cmd += ["--set", setting]
     started = time.monotonic()
-    # spiders.run asks the kernel to kill it when we die (no preexec_fn: forking a
-    # threaded process and running Python before exec can deadlock).
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CrawlFailed(f"crawl exited with status {proc.returncode}: {tail}")
+    returncode, tail = _run_crawl(cmd, timeout_s)
+    if returncode != 0:
+        raise CrawlFailed(f"crawl exited with status {returncode}: {tail}")
     stats = json.loads(stats_out.read_text()) if stats_out.exists() else {}
     stats_out.unlink(missing_ok=True)
     stats["seconds"] = round(time.monotonic() - started, 3)
     return stats
+
+
+# Scrapy's LogStats line, every LOGSTATS_INTERVAL seconds: what the progress shows.
+CRAWLED = re.compile(r"Crawled (\d+) pages \(at (\d+) pages/min\)")
+
+
+def _run_crawl(cmd: list[str], timeout_s: float) -> tuple[int, str]:
+    """Run the crawl process, following its log for progress; (exit status, last log line).
+
+    spiders.run asks the kernel to kill it when we die (no preexec_fn: forking a
+    threaded process and running Python before exec can deadlock)."""
+    tail: deque[str] = deque(maxlen=1)
+    log = get_run_logger()
+    timed_out = threading.Event()
+    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          errors="replace") as proc:
+
+        def kill() -> None:  # a hung crawl cannot hold the run forever
+            timed_out.set()
+            proc.kill()
+
+        watchdog = threading.Timer(timeout_s, kill)
+        watchdog.start()
+        try:
+            with progress("pages fetched", None, log.info, every_s=60) as step:
+                for line in proc.stderr:
+                    if line.strip():
+                        tail.append(line.strip())
+                    m = CRAWLED.search(line)
+                    if m:
+                        step(completed=int(m[1]), note=f"{m[2]} pages/min")
+            returncode = proc.wait()
+        finally:
+            watchdog.cancel()
+    if timed_out.is_set():
+        return returncode, f"timed out after {timeout_s:.0f} s"
+    return returncode, (tail[0] if tail else "no output")
 
 
 def _retry_transient(task, task_run, state) -> bool:

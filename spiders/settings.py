@@ -25,6 +25,7 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 REMOTE_CONTROL_ENABLED = False  # like the telnet console: a control port we never use
 COOKIES_ENABLED = False  # news pages need no session; cookies would only track us
 LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 10.0  # "Crawled N pages" lines: what newsmill's progress follows
 
 ITEM_PIPELINES = {"spiders.warc.WarcPipeline": 300}
 
