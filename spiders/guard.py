@@ -17,12 +17,10 @@ Hosts in `NEWSMILL_ALLOWED_HOSTS` (the sources' own hosts, e.g. a fixture on
 127.0.0.1) pass as written; another spelling of the same address does not.
 
 DNS rebinding: we resolve once here and the downloader resolves again when it
-connects, so a name with a tiny TTL can answer a public address to us and a
-private one to the downloader. Scrapy's caching resolver (DNSCACHE_ENABLED, on by
-default) usually serves the downloader the answer it cached moments earlier,
-which narrows the window but does not close it. Closing it needs the connection
-pinned to the checked address (a custom resolver); acceptable for now because a
-source would have to turn hostile and control its own DNS.
+connects, so a name with a tiny TTL could answer a public address to us and a
+private one to the connection. The connection's own lookups go through
+`spiders.pinned_dns.PublicOnlyResolver`, which refuses non-public answers: the
+address connected to is always a checked one.
 """
 
 from __future__ import annotations

@@ -32,6 +32,8 @@ SAFETY_SETTINGS: dict[str, Any] = {
         "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
         "spiders.backoff.RetryAfterMiddleware": 550,
     },
+    # The connection's own DNS answers are checked too (DNS rebinding): spiders/pinned_dns.py.
+    "TWISTED_DNS_RESOLVER": "spiders.pinned_dns.PublicOnlyResolver",
     # Only http(s): a link or redirect to file:, data:, ftp: or s3: must never be fetched.
     "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
     "DOWNLOAD_MAXSIZE": 16 * MIB,  # also caps decompressed bodies (HttpCompressionMiddleware)

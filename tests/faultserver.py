@@ -35,6 +35,8 @@ from urllib.request import urlopen
 import brotli
 import zstandard
 
+from spiders.safety import SAFETY_SETTINGS
+
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
 BOMB_BYTES = 64 * MIB  # decompressed size of every bomb: far past any size cap we use
@@ -370,12 +372,18 @@ def run_crawl(tmp_path: Path, config: dict, settings: dict | None = None, timeou
     # $SAFETY_MUTATION (JSON settings) lands on top: run the suite with a protection
     # switched off to see which tests catch it.
     mutation = json.loads(os.environ.get("SAFETY_MUTATION") or "{}")
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
-           "NEWSMILL_TEST_SETTINGS": json.dumps({**(settings or {}), **mutation})}
+    merged = {**(settings or {}), **mutation}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NEWSMILL_TEST_SETTINGS": json.dumps(merged)}
     env.pop("SCRAPY_SETTINGS_MODULE", None)
+    # The DNS resolver is built from the process's settings, not the spider's: set
+    # there what spiders/run.py sets for a real crawl.
+    process = {"TWISTED_DNS_RESOLVER": merged.get("TWISTED_DNS_RESOLVER", SAFETY_SETTINGS["TWISTED_DNS_RESOLVER"]),
+               "NEWSMILL_ALLOWED_HOSTS": ",".join(merged.get("NEWSMILL_ALLOWED_HOSTS", [])),
+               "NEWSMILL_SSRF_GUARD": str(merged.get("NEWSMILL_SSRF_GUARD", True))}
     proc = subprocess.run(
         [sys.executable, "-m", "scrapy", "runspider", str(ROOT / "tests" / "safety_spider.py"),
-         "-a", f"config={cfg}", "-s", f"LOG_FILE={tmp_path / 'crawl.log'}"],
+         "-a", f"config={cfg}", "-s", f"LOG_FILE={tmp_path / 'crawl.log'}",
+         *(arg for k, v in process.items() for arg in ("-s", f"{k}={v}"))],
         cwd=tmp_path, env=env, timeout=timeout, capture_output=True, text=True,
     )
     if proc.returncode != 0 or not out.exists():

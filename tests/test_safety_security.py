@@ -198,3 +198,30 @@ def test_case15_normal_robots_obeyed(robots):
 
 def test_case11_secret_server_still_zero_after_all_crawls(servers, ssrf, offsite, credentials, traps, robots):
     assert servers.hits("secret") == {}
+
+
+# -- case 11: DNS rebinding -------------------------------------------------------------
+# The guard resolves before the request; the downloader resolves again when it
+# connects, and a rebinding name answers differently the second time. The
+# resolver the connection uses refuses non-public answers itself: with the guard
+# middleware taken out, the secret server is still never reached.
+
+@pytest.fixture(scope="module")
+def rebinding(servers, tmp_path_factory):
+    port = servers.bases["secret"].rsplit(":", 1)[1]
+    seeds = [f"http://localhost:{port}/rebind"]  # a name: IP literals never reach a resolver
+    allowed = servers.url("main", "/ok?k=allowed-host")
+    settings = {**BASE_SETTINGS, "DOWNLOADER_MIDDLEWARES": {"spiders.guard.SsrfGuardMiddleware": None}}
+    result = run_crawl(tmp_path_factory.mktemp("rebind"), {"urls": [*seeds, allowed]}, settings)
+    result.update(seeds=seeds, allowed=allowed, secret_hits=servers.hits("secret"))
+    return result
+
+
+def test_case11_connection_dns_refuses_private_answers(rebinding):
+    assert rebinding["secret_hits"] == {}
+    for seed in rebinding["seeds"]:
+        got = by_seed(rebinding, seed)[-1]
+        assert not got["ok"] and "DNS lookup failed" in got["message"], got
+    assert "DNS answer refused: localhost resolves to loopback address 127.0.0.1" in rebinding["log"]
+    [ok] = by_seed(rebinding, rebinding["allowed"])  # a source's own host still resolves
+    assert ok["ok"], ok
