@@ -44,7 +44,7 @@ from flows.tasks import (
     write,
 )
 from pipelines.dedup import Deduper
-from pipelines.extract import Pass1, finish_pages, parse_pages
+from pipelines.extract import finish_pages
 from pipelines.markers import is_done
 from pipelines.models import Dropped, Page
 from pipelines.pageparse import Parsed
@@ -97,25 +97,16 @@ def process_warcs(ctx: RunContext, warcs: list[str], totals: StageTotals,
         chunks = _dask_chunks(ctx, todo) if _dask_runner() else _read_chunks(ctx, todo, totals)
         started = time.monotonic()
         with progress("WARC files landed", len(todo), log.info) as step:
-
-            def land(batch: Batch, ahead: _Pass1Ahead | None) -> None:
-                _process_batch(ctx, deduper, batch, totals, ahead)
+            # One batch at a time, all in this thread. (Running pass 1 of the next batch
+            # from a second thread while this one parses was tried: a worker forked
+            # while another thread is inside lxml can inherit a held lock and hang.)
+            for batch in _batches(chunks, totals, batch_pages):
+                _skip_landed(ctx, batch, totals)
+                _process_batch(ctx, deduper, batch, totals)
                 pages = totals.counts["pages_read"]
                 step(completed=len(totals.files_done) + len(totals.files_failed),
                      note=f"{totals.counts['rows_landed']:,} rows, {pages:,} pages, "
                           f"{pages / max(time.monotonic() - started, 1e-9):.0f} pages/s")
-
-            # Pass 1 of a batch runs in the worker pool while the previous batch is
-            # landed here (pass 2, dedup, Parquet): landing stays in order, one at a time.
-            last: tuple[Batch, _Pass1Ahead | None] | None = None
-            for batch in _batches(chunks, totals, batch_pages):
-                _skip_landed(ctx, batch, totals)
-                ahead = _Pass1Ahead(batch.pages, ctx.settings) if batch.parsed is None and batch.pages else None
-                if last is not None:
-                    land(*last)
-                last = (batch, ahead)
-            if last is not None:
-                land(*last)
     finally:
         deduper.close()
     return totals
@@ -186,10 +177,20 @@ def _get(q, proc, path: str) -> Chunk:
                 return Chunk(path, [], last=True, error=f"reader process died (exit {proc.exitcode})")
 
 
+def _exit_with(parent: int) -> None:
+    """A daemon thread: end this process once `parent` is gone (kill -9 of the run
+    alone). A reader blocked on its queue's pipe, with nobody left to read it, would
+    otherwise live on."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def _reader_main(paths: list[str], q, source_label: str | None, parent: int) -> None:
     # Forked from the flow: drop Prefect's SIGTERM handler, so the parent's terminate()
     # ends a reader quietly instead of raising Prefect's TerminationSignal in it.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_with, args=(parent,), name="newsmill-reader-watch", daemon=True).start()
 
     def put(chunk: Chunk) -> None:
         while True:
@@ -253,32 +254,6 @@ def _dask_chunks(ctx: RunContext, files: list[str]) -> Iterator[Chunk]:
 # ---- one batch: extract, dedup, land ---------------------------------------------------
 
 
-class _Pass1Ahead(threading.Thread):
-    """Pass 1 of one batch in the worker pool, driven from a thread of its own so the
-    flow can land the previous batch meanwhile (the workers are forked from here;
-    they touch nothing but their pages)."""
-
-    def __init__(self, pages: list[Page], settings) -> None:
-        super().__init__(name="newsmill-pass1", daemon=True)
-        self.pages, self.settings = pages, settings
-        self.out: Pass1 | None = None
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.out = parse_pages(self.pages, self.settings)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the flow by result()
-            self.error = exc
-
-    def result(self) -> Pass1:
-        self.join()
-        if self.error is not None:
-            raise self.error
-        assert self.out is not None
-        return self.out
-
-
 def _skip_landed(ctx: RunContext, batch: Batch, totals: StageTotals) -> None:
     """Drop the pages an earlier backfill already landed (see `landed_before`)."""
     if ctx.kind != "backfill" or not batch.pages:
@@ -292,8 +267,7 @@ def _skip_landed(ctx: RunContext, batch: Batch, totals: StageTotals) -> None:
             batch.parsed = [batch.parsed[i] for i in keep]
 
 
-def _process_batch(ctx: RunContext, deduper: Deduper, batch: Batch, totals: StageTotals,
-                   ahead: _Pass1Ahead | None = None) -> None:
+def _process_batch(ctx: RunContext, deduper: Deduper, batch: Batch, totals: StageTotals) -> None:
     pages = batch.pages
     source_of = {p.url: p.source for p in pages}
     for p in pages:
@@ -302,8 +276,6 @@ def _process_batch(ctx: RunContext, deduper: Deduper, batch: Batch, totals: Stag
     started = time.monotonic()
     if batch.parsed is not None:
         extracted = finish_pages(pages, batch.parsed, ctx.data.state, ctx.settings, ctx.run_id)
-    elif ahead is not None:
-        extracted = extract(ctx, pages, ahead.result())
     elif pages:
         extracted = extract(ctx, pages)
     else:

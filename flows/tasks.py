@@ -27,7 +27,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.progress import progress
 from pipelines.dedup import Deduper, DedupResult
-from pipelines.extract import ExtractResult, Pass1, extract_pages, finish_pages
+from pipelines.extract import ExtractResult, extract_pages
 from pipelines.layout import DataDir
 from pipelines.markers import mark_done
 from pipelines.models import Article, Dropped, Page
@@ -176,11 +176,8 @@ def parse_warc(path: str, source_label: str | None) -> ParsedFile:
 
 
 @task(name="extract", cache_policy=NO_CACHE)
-def extract(ctx: RunContext, pages: list[Page], first: Pass1 | None = None) -> ExtractResult:
-    """Both passes, or pass 2 alone when pass 1 ran ahead (`first`)."""
-    if first is None:
-        return extract_pages(pages, ctx.data.state, ctx.settings, ctx.run_id)
-    return finish_pages(pages, first.first, ctx.data.state, ctx.settings, ctx.run_id, first.stats, first.ident)
+def extract(ctx: RunContext, pages: list[Page]) -> ExtractResult:
+    return extract_pages(pages, ctx.data.state, ctx.settings, ctx.run_id)
 
 
 def in_window(article: Article, since: date | None, until: date | None) -> bool:

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.band_segments import BandSegments, SegmentError
+from pipelines.lock import hold, unhold
 from pipelines.minhash import MinhashConfig
 
 FORMAT = "newsmill-lsh-sqlite-2"
@@ -150,6 +151,7 @@ class LocalIndex:
         except BlockingIOError:
             os.close(lock_fd)
             raise IndexLocked(f"{path}: another process has the dedup index open") from None
+        hold(lock_fd)
         conn = None
         try:
             conn = _connect(path, config, cache_mb)
@@ -157,6 +159,7 @@ class LocalIndex:
         except BaseException:
             if conn is not None:
                 conn.close()
+            unhold(lock_fd)
             os.close(lock_fd)
             raise
 
@@ -165,6 +168,7 @@ class LocalIndex:
             self._conn.close()
             self._conn = None  # type: ignore[assignment]
             self._close_fds()
+            unhold(self._lock_fd)
             os.close(self._lock_fd)
 
     # ---- reads -----------------------------------------------------------
