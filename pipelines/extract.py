@@ -25,7 +25,8 @@ from pathlib import Path
 
 from pipelines.blocks import normalize, text_key
 from pipelines.models import Article, Dropped, Page
-from pipelines.pageparse import Parsed, parse_page, warm_up
+from pipelines.metadata import Meta
+from pipelines.pageparse import Body, Parsed, parse_page, reparse_body, warm_up
 from pipelines.settings import Settings
 from pipelines.templates import DomainTemplates, Filter, TemplateStore, build_filter
 from pipelines.urls import domain_of, normalize_url, url_hash
@@ -177,12 +178,13 @@ def _page_key(page: Page, parsed: Parsed) -> tuple[str, str]:
     return domain_of(page.url), _page_id(parsed.meta.canonical_url or page.url)
 
 
-def _parse_nth(pages: list[Page], job: int | tuple[int, frozenset[str]]) -> Parsed | Dropped:
+def _parse_nth(pages: list[Page], job: int | tuple[int, frozenset[str], Meta]) -> Parsed | Body | Dropped:
     """A worker's task: the page at an index of the batch (inherited at fork, never sent),
-    with the blocks to cut for a re-extraction."""
+    or, with the blocks to cut and the page's metadata, its body extracted again."""
     if isinstance(job, int):
         return parse_page(pages[job])
-    return parse_page(pages[job[0]], job[1])
+    i, keys, meta = job
+    return reparse_body(pages[i], keys, meta)
 
 
 @dataclass(slots=True)
@@ -246,11 +248,11 @@ def finish_pages(pages: list[Page], first: list[Parsed | Dropped], state_dir: Pa
         if keys:
             jobs[i] = keys
     order = sorted(jobs)
-    for out in run_tasks(partial(_parse_nth, pages), [(i, jobs[i]) for i in order], settings.worker_count,
-                         settings.extract_timeout_s, settings.extract_max_mem_mb, stats):
+    for out in run_tasks(partial(_parse_nth, pages), [(i, jobs[i], parsed[i].meta) for i in order],
+                         settings.worker_count, settings.extract_timeout_s, settings.extract_max_mem_mb, stats):
         i = order[out.index]
-        if out.ok and isinstance(out.value, Parsed):
-            parsed[i] = out.value
+        if out.ok and isinstance(out.value, Body):
+            parsed[i] = out.value.into(parsed[i])
             masks.pop(i, None)
         else:  # the first extraction stands, filtered as usual
             reasons_reparse = f"reparse_failed/{out.reason or 'dropped'}"

@@ -71,6 +71,54 @@ def _body_lines(tree: etree._Element, url: str, meta: Meta, html_title: str, fas
     return [x for x in lines if x], pruned
 
 
+@dataclass(slots=True)
+class Body:
+    """A re-extracted body (pass 2): what changes from pass 1's `Parsed`."""
+
+    lines: list[str]
+    pruned: int
+    norms: list[str]
+    keys: list[str]
+
+    def into(self, first: Parsed) -> Parsed:
+        """`first` with this body: blocks, metadata and the page's kind stay pass 1's."""
+        return Parsed(first.url, self.lines, first.meta, first.blocks, first.hub, self.pruned,
+                      first.extras, self.norms, self.keys)
+
+
+def _words(lines: list[str]) -> int:
+    return sum(len(x.split()) for x in lines)
+
+
+def _extract_body(page: Page, tree: etree._Element, meta: Meta, html_title: str,
+                  drop_keys: frozenset[str] | None) -> tuple[list[str], int]:
+    """Body lines of a parsed page: trafilatura's fast path, then its fallbacks when that
+    found next to nothing (on a fresh tree: the first one was cleaned in place)."""
+    if drop_keys:
+        drop_blocks(tree, drop_keys)
+    lines, pruned = _body_lines(tree, page.url, meta, html_title, fast=True)
+    if _words(lines) < FALLBACK_WORDS:
+        tree = load_html(page.html)
+        if drop_keys:
+            drop_blocks(tree, drop_keys)
+        lines2, pruned2 = _body_lines(tree, page.url, meta, html_title, fast=False)
+        if _words(lines2) > _words(lines):
+            lines, pruned = lines2, pruned2
+    return lines, pruned
+
+
+def reparse_body(page: Page, drop_keys: frozenset[str], meta: Meta) -> Body | Dropped:
+    """Pass 2's re-extraction: the body again, without the template blocks `drop_keys`
+    (a teaser block trafilatura took for the main content can no longer be chosen).
+    Only the body: the page's blocks, metadata and kind are known from pass 1."""
+    tree = load_html(page.html)
+    if tree is None:
+        return Dropped(page.url, "empty", "no parsable markup")
+    lines, pruned = _extract_body(page, tree, meta, "", drop_keys)
+    norms = [normalize(x) for x in lines]
+    return Body(lines, pruned, norms, [text_key(n) for n in norms])
+
+
 def parse_page(page: Page, drop_keys: frozenset[str] | None = None) -> Parsed | Dropped:
     """Pass 1 for one page. With `drop_keys` (pass 2's re-extraction), those blocks are
     removed from the DOM before trafilatura runs, so a template block can no longer
@@ -84,22 +132,11 @@ def parse_page(page: Page, drop_keys: frozenset[str] | None = None) -> Parsed | 
         return Dropped(page.url, "empty", "no parsable markup")
     blocks = page_blocks(tree)
     head = read_head(tree)
-    if drop_keys:
-        drop_blocks(tree, drop_keys)
     hub = _hub_reason(page)
     meta = build_meta(page.url, head, None, page.html)
     if hub:  # not an article: only its blocks (template learning) are needed
         return Parsed(page.url, [], meta, blocks, hub, 0)
-    lines, pruned = _body_lines(tree, page.url, meta, head.html_title, fast=True)
-    if sum(len(x.split()) for x in lines) < FALLBACK_WORDS:
-        # trafilatura's own extractor found little: run it again with its fallbacks
-        # (readability, jusText) on a fresh tree, the first one having been cleaned
-        tree = load_html(page.html)
-        if drop_keys:
-            drop_blocks(tree, drop_keys)
-        lines2, pruned2 = _body_lines(tree, page.url, meta, head.html_title, fast=False)
-        if sum(len(x.split()) for x in lines2) > sum(len(x.split()) for x in lines):
-            lines, pruned = lines2, pruned2
+    lines, pruned = _extract_body(page, tree, meta, head.html_title, drop_keys)
     if meta.language is None and lines:
         meta.language = guess_language("\n".join(lines))
     norms = [normalize(x) for x in lines]  # what template filtering compares, done here in the worker

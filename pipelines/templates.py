@@ -145,24 +145,32 @@ class Filter:
     repeated: frozenset[str] = frozenset()
     texts: tuple[str, ...] = ()  # normalized, longest first
     paths: frozenset[str] = frozenset()  # templated containers
-    # texts' positions by their first two words: a line is only compared with the
-    # texts whose opening pair it holds (a domain can hold thousands of texts)
+    # texts' positions by their first two words (a domain can hold thousands of texts):
+    # a line is only compared with the texts whose opening and closing word pairs it holds
     by_head: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
+    tails: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    padded: tuple[str, ...] = field(default=(), compare=False, repr=False)  # " text ", as searched
 
     def __post_init__(self) -> None:
         heads: dict[str, list[int]] = {}
+        tails = []
         for i, t in enumerate(self.texts):
-            head = " ".join(t.split(" ", 2)[:2])
-            if head:
-                heads.setdefault(head, []).append(i)
+            words = t.split(" ")
+            tails.append(" ".join(words[-2:]))
+            if t:
+                heads.setdefault(" ".join(words[:2]), []).append(i)
         self.by_head = {h: tuple(ix) for h, ix in heads.items()}
+        self.tails = tuple(tails)
+        self.padded = tuple(f" {t} " for t in self.texts)
 
     def _candidates(self, words: list[str], after: int) -> list[int]:
-        """Positions (> `after`, ascending: longest first) of the texts opening with a
-        word pair, or a single word, of `words`."""
-        get = self.by_head.get
-        found = {i for w in words for i in get(w, ()) if i > after}
-        found.update(i for a, b in pairwise(words) for i in get(f"{a} {b}", ()) if i > after)
+        """Positions (> `after`, ascending: longest first) of the texts that may occur in
+        the line of `words`: one-word texts among its words, longer ones whose first and
+        last word pairs are among its word pairs."""
+        get, tails = self.by_head.get, self.tails
+        pairs = {f"{a} {b}" for a, b in pairwise(words)}
+        found = {i for w in set(words) for i in get(w, ()) if i > after}
+        found.update(i for pair in pairs for i in get(pair, ()) if i > after and tails[i] in pairs)
         return sorted(found)
 
     def is_template(self, line: str, where: dict[str, str] | None = None, norm: str | None = None,
@@ -181,14 +189,15 @@ class Filter:
         # were apart, so the candidates are looked up again after each one.
         rest = f" {norm} "
         cut = False
-        todo = self._candidates(norm.split(), -1)
-        while todo:
-            i = todo.pop(0)
-            t = self.texts[i]
-            if len(t) < len(rest) and f" {t} " in rest:
-                rest = rest.replace(f" {t} ", " ")
+        todo, k = self._candidates(norm.split(), -1), 0
+        while k < len(todo):
+            i = todo[k]
+            k += 1
+            t = self.padded[i]
+            if len(t) <= len(rest) + 1 and t in rest:
+                rest = rest.replace(t, " ")
                 cut = True
-                todo = self._candidates(rest.split(), i)
+                todo, k = self._candidates(rest.split(), i), 0
         left = rest.split()
         return cut and (len(left) < 3 or len(left) < 0.25 * (norm.count(" ") + 1))
 
