@@ -1,6 +1,6 @@
 """Dedup speed: signatures vs datasketch, and a scale table for the persistent index.
 
-    python -m bench.dedup_speed [--sizes 10000,100000] [--redis-sizes 10000] [--redis-url URL]
+    python -m bench.dedup_speed [--sizes 10000,100000] [--index-sizes 10000000] [--redis-sizes 10000] [--redis-url URL]
 
 Part 1 (real article texts, bench/corpus.py bases, repeated): articles/s for
 shingling, for signatures alone, for both, and the same MinHash done with
@@ -43,6 +43,7 @@ import numpy as np
 
 from bench.corpus import load_bases
 from pipelines.dedup import DedupConfig, Deduper
+from pipelines.lsh_index import Entry, IndexedDoc
 from pipelines.models import Article
 from pipelines.settings import Settings
 from pipelines.shingles import shingle_sequence
@@ -219,6 +220,76 @@ def scale_child(n: int, backend: str, redis_url: str) -> dict:
     }
 
 
+def index_child(n: int) -> dict:
+    """The embedded index alone at scale: the calls `Deduper.assign`/`commit` make
+    (by_url, by_hash, candidates, docs, shingles, add), in batches of 10k, fed
+    synthetic band keys and shingle sequences of the real texts' lengths; 10% of
+    the articles are edited copies (an earlier one's keys with a third of the bands
+    changed), so candidates are found and read back. No texts, no hashing: what a
+    10M-article row costs is the index's own work."""
+    settings = Settings()
+    rng = np.random.default_rng(3)
+    lengths = np.array([max(len(t.split()) - 2, 1) for t in load_bases()])
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+        state = Path(tmp)
+        rss0 = rss_mb()
+        spent = 0.0
+        with Deduper.open(state, settings) as dd:
+            idx, bands = dd.index, dd.config.minhash.bands
+            recent = np.empty((0, bands), np.int64)
+            for b in range(0, n, 10_000):
+                m = min(10_000, n - b)
+                keys = rng.integers(-(2**63), 2**63 - 1, size=(m, bands), dtype=np.int64)
+                if len(recent):
+                    copies = np.nonzero(rng.random(m) < 0.1)[0]
+                    src = recent[rng.integers(0, len(recent), copies.size)]
+                    keep = rng.random(src.shape) < 0.67
+                    keys[copies] = np.where(keep, src, keys[copies])
+                seqs = [rng.integers(0, 2**32, size=k, dtype=np.uint32) for k in rng.choice(lengths, m)]
+                ids = [f"a{i}" for i in range(b, b + m)]
+                t = time.perf_counter()
+                idx.by_url([f"https://x.example/{i}" for i in ids])
+                idx.by_hash([f"h{i}" for i in ids])
+                cands = idx.candidates(keys)
+                cand_ids = sorted(set().union(*cands))
+                idx.docs(cand_ids)
+                idx.shingles(cand_ids)
+                entries = [
+                    Entry(IndexedDoc(a, f"https://x.example/{a}", f"h{a}", a), keys[j], seqs[j])
+                    for j, a in enumerate(ids)
+                ]
+                idx.add(entries, f"run{b:09d}")
+                spent += time.perf_counter() - t
+                recent = np.concatenate([recent, keys])[-20_000:]
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        probe = rng.integers(-(2**63), 2**63 - 1, size=(10_000, bands), dtype=np.int64)
+        anon0, file0 = rss_mb("RssAnon"), rss_mb("RssFile")
+        t = time.perf_counter()
+        with Deduper.open(state, settings) as dd:
+            open_s = time.perf_counter() - t
+            count = dd.index.count()
+            dd.index.candidates(probe)
+            anon1, file1 = rss_mb("RssAnon"), rss_mb("RssFile")
+        files = [p for p in state.rglob("*") if p.is_file()]
+        disk = sum(p.stat().st_size for p in files)
+        seg = sum(p.stat().st_size for p in files if p.name.startswith("seg-"))
+    return {
+        "n": n,
+        "indexed": count,
+        "seconds": spent,
+        "rate": n / spent,
+        "index_rate": n / spent,
+        "open_s": open_s,
+        "disk_per_article": disk / n,
+        "peak_rss_mb": peak,
+        "rss_growth_per_article": (peak - rss0) * 2**20 / n,
+        "index_anon_per_article": (anon1 - anon0) * 2**20 / n,
+        "index_file_per_article": (file1 - file0) * 2**20 / n,
+        "segment_per_article": seg / n,
+        "redis_mem_per_article": 0,
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -243,13 +314,13 @@ def start_redis() -> tuple[subprocess.Popen, str]:
     raise RuntimeError("redis-server did not start")
 
 
-def run_child(n: int, backend: str, redis_url: str) -> dict:
+def run_child(n: int, backend: str, redis_url: str, index_only: bool = False) -> dict:
     out = subprocess.run(
         [
             sys.executable,
             "-m",
             "bench.dedup_speed",
-            "--child",
+            "--index-child" if index_only else "--child",
             str(n),
             "--backend",
             backend,
@@ -285,11 +356,16 @@ def main() -> None:
     ap.add_argument("--redis-sizes", default="10000", help="sizes for the Redis rows ('' for none)")
     ap.add_argument("--redis-url", help="an existing server (default: start one if redis-server is on PATH)")
     ap.add_argument("--backend", default="local", choices=["local", "redis"], help=argparse.SUPPRESS)
+    ap.add_argument("--index-sizes", default="", help="sizes for index-only rows, e.g. 10000000 ('' for none)")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--index-child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--skip-signatures", action="store_true")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(scale_child(args.child, args.backend, args.redis_url or "")))
+        return
+    if args.index_child:
+        print(json.dumps(index_child(args.index_child)))
         return
     if not args.skip_signatures:
         signature_speed()
@@ -297,6 +373,11 @@ def main() -> None:
     print(HEADER)
     for n in (int(s) for s in args.sizes.split(",") if s):
         print(row("local", run_child(n, "local", "")), flush=True)
+    index_sizes = [int(s) for s in args.index_sizes.split(",") if s]
+    if index_sizes:
+        print("index alone (synthetic band keys and shingles; 'dedup/s' = 'index q+i/s'):")
+        for n in index_sizes:
+            print(row("index", run_child(n, "local", "", index_only=True)), flush=True)
     redis_sizes = [int(s) for s in args.redis_sizes.split(",") if s]
     if not redis_sizes:
         return
