@@ -224,7 +224,7 @@ class Deduper:
             if info.canonical_url == a.canonical_url:
                 continue
             stats["verified_pairs"] += 1
-            cov = pair_coverage(seq, sset, oseq, oset, n)
+            cov = pair_coverage(seq, sset, oseq, oset, n, self.config.min_coverage)
             if cov >= self.config.min_coverage and (best is None or cov > best[0]):
                 best = (cov, 0.0, info.cluster_id)
         if best is None:

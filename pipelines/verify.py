@@ -20,11 +20,14 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def _coverage(seq, other_set, n):
+def _coverage(seq, other_set, n, floor):
     m = seq.shape[0]
     if m == 0 or other_set.shape[0] == 0:
         return 0.0
     words = m + n - 1
+    # Word j's status is final once shingle j is seen: past this many uncovered words
+    # the share cannot reach `floor`, and the (lower) share so far is returned.
+    may_miss = words - floor * words
     last_hit = -(1 << 30)  # index of the last shingle found in other_set
     covered = 0
     for j in range(words):
@@ -36,12 +39,17 @@ def _coverage(seq, other_set, n):
         # word j is inside shingles j-n+1 .. j; covered if the newest hit among them is close enough
         if j - last_hit < n:
             covered += 1
+        elif j + 1 - covered > may_miss:
+            return covered / words
     return covered / words
 
 
-def coverage(seq: np.ndarray, other_set: np.ndarray, n: int) -> float:
-    """Share of the words of `seq` (a shingle sequence) covered by shingles in `other_set` (sorted)."""
-    return _coverage(seq, other_set, n)
+def coverage(seq: np.ndarray, other_set: np.ndarray, n: int, floor: float = 0.0) -> float:
+    """Share of the words of `seq` (a shingle sequence) covered by shingles in `other_set` (sorted).
+
+    `floor`: a share below it is only known to be below it (the count stops early);
+    at or above it, the share is exact."""
+    return _coverage(seq, other_set, n, floor)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -53,6 +61,8 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def pair_coverage(
-    seq_a: np.ndarray, set_a: np.ndarray, seq_b: np.ndarray, set_b: np.ndarray, n: int
+    seq_a: np.ndarray, set_a: np.ndarray, seq_b: np.ndarray, set_b: np.ndarray, n: int, floor: float = 0.0
 ) -> float:
-    return max(coverage(seq_a, set_b, n), coverage(seq_b, set_a, n))
+    """The better-covered side's share; exact when >= `floor` (see `coverage`). Most LSH
+    candidates are far below the merge threshold: given as `floor`, they stop early."""
+    return max(coverage(seq_a, set_b, n, floor), coverage(seq_b, set_a, n, floor))

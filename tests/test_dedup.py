@@ -194,3 +194,27 @@ def test_second_batch_of_a_run_killed_before_commit_is_reconciled(tmp_path):
         assert dd.reconcile(glob) == 2 and dd.reconcile(glob) == 0
         res = dd.assign([art("https://b.example/copy", BASES[7])], "20250302T000000Z")
         assert res.rows[0].is_duplicate
+
+
+def test_coverage_with_a_floor_is_exact_above_it_and_below_it_otherwise() -> None:
+    """The early stop of verification never changes a decision: at or above the floor
+    the share is the exact one, below it the share stays below."""
+    from pipelines.verify import coverage
+
+    rng = np.random.default_rng(11)
+    vocab = rng.integers(0, 2**32, 400, dtype=np.uint32)
+    checked = above = 0
+    for _ in range(400):
+        a = rng.choice(vocab, rng.integers(5, 300))
+        b = np.where(rng.random(a.size) < rng.random(), a, rng.choice(vocab, a.size))  # edited copy, any rate
+        other = np.unique(b)
+        exact = coverage(a, other, 3)
+        for floor in (0.5, 0.75, 0.9):
+            got = coverage(a, other, 3, floor)
+            checked += 1
+            if exact >= floor:
+                above += 1
+                assert got == exact
+            else:
+                assert got < floor and got <= exact
+    assert checked == 1200 and 100 < above < 1100  # both sides of the floor were exercised
