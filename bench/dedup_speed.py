@@ -126,6 +126,27 @@ def _timed(f, spent: list[float]):
     return g
 
 
+def footprint(state: Path, settings: Settings, probe: np.ndarray) -> dict:
+    """The index reopened and queried with every band key of `probe`: open seconds,
+    count, RSS growth (private and mmap'd MB: what lookups keep hot), bytes on disk."""
+    anon0, file0 = rss_mb("RssAnon"), rss_mb("RssFile")
+    t = time.perf_counter()
+    with Deduper.open(state, settings) as dd:
+        open_s = time.perf_counter() - t
+        count = dd.index.count()
+        dd.index.candidates(probe)
+        anon1, file1 = rss_mb("RssAnon"), rss_mb("RssFile")
+    files = [p for p in state.rglob("*") if p.is_file()]
+    return {
+        "open_s": open_s,
+        "count": count,
+        "anon_mb": anon1 - anon0,
+        "file_mb": file1 - file0,
+        "disk": sum(p.stat().st_size for p in files),
+        "seg": sum(p.stat().st_size for p in files if p.name.startswith("seg-")),
+    }
+
+
 def scale_child(n: int, backend: str, redis_url: str) -> dict:
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     settings = Settings(index_backend=backend, redis_url=redis_url)
@@ -190,32 +211,23 @@ def scale_child(n: int, backend: str, redis_url: str) -> dict:
         # (sorted needles touch nearly every segment page), and see what RSS grew by.
         with Deduper.open(state, settings) as dd:
             _, _, _, probe = dd.features(next(synthetic(10_000)))
-        anon0, file0 = rss_mb("RssAnon"), rss_mb("RssFile")
-        t = time.perf_counter()
-        with Deduper.open(state, settings) as dd:
-            open_s = time.perf_counter() - t
-            count = dd.index.count()
-            dd.index.candidates(probe)
-            anon1, file1 = rss_mb("RssAnon"), rss_mb("RssFile")
-        files = [p for p in state.rglob("*") if p.is_file()]
-        disk = sum(p.stat().st_size for p in files)
-        seg = sum(p.stat().st_size for p in files if p.name.startswith("seg-"))
+        fp = footprint(state, settings, probe)
         redis_mem = 0
         if backend == "redis":
             redis_mem = redis.Redis.from_url(redis_url).info("memory")["used_memory"] - redis_mem0
     return {
         "n": n,
-        "indexed": count,
+        "indexed": fp["count"],
         "seconds": total,
         "rate": n / total,
         "index_rate": n / index_s,
-        "open_s": open_s,
-        "disk_per_article": disk / n if backend == "local" else float("nan"),
+        "open_s": fp["open_s"],
+        "disk_per_article": fp["disk"] / n if backend == "local" else float("nan"),
         "peak_rss_mb": peak,
         "rss_growth_per_article": (peak - rss0) * 2**20 / n,
-        "index_anon_per_article": (anon1 - anon0) * 2**20 / n,
-        "index_file_per_article": (file1 - file0) * 2**20 / n,
-        "segment_per_article": seg / n,
+        "index_anon_per_article": fp["anon_mb"] * 2**20 / n,
+        "index_file_per_article": fp["file_mb"] * 2**20 / n,
+        "segment_per_article": fp["seg"] / n,
         "redis_mem_per_article": redis_mem / n,
     }
 
@@ -263,29 +275,20 @@ def index_child(n: int) -> dict:
                 recent = np.concatenate([recent, keys])[-20_000:]
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         probe = rng.integers(-(2**63), 2**63 - 1, size=(10_000, bands), dtype=np.int64)
-        anon0, file0 = rss_mb("RssAnon"), rss_mb("RssFile")
-        t = time.perf_counter()
-        with Deduper.open(state, settings) as dd:
-            open_s = time.perf_counter() - t
-            count = dd.index.count()
-            dd.index.candidates(probe)
-            anon1, file1 = rss_mb("RssAnon"), rss_mb("RssFile")
-        files = [p for p in state.rglob("*") if p.is_file()]
-        disk = sum(p.stat().st_size for p in files)
-        seg = sum(p.stat().st_size for p in files if p.name.startswith("seg-"))
+        fp = footprint(state, settings, probe)
     return {
         "n": n,
-        "indexed": count,
+        "indexed": fp["count"],
         "seconds": spent,
         "rate": n / spent,
         "index_rate": n / spent,
-        "open_s": open_s,
-        "disk_per_article": disk / n,
+        "open_s": fp["open_s"],
+        "disk_per_article": fp["disk"] / n,
         "peak_rss_mb": peak,
         "rss_growth_per_article": (peak - rss0) * 2**20 / n,
-        "index_anon_per_article": (anon1 - anon0) * 2**20 / n,
-        "index_file_per_article": (file1 - file0) * 2**20 / n,
-        "segment_per_article": seg / n,
+        "index_anon_per_article": fp["anon_mb"] * 2**20 / n,
+        "index_file_per_article": fp["file_mb"] * 2**20 / n,
+        "segment_per_article": fp["seg"] / n,
         "redis_mem_per_article": 0,
     }
 

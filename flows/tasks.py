@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from datetime import time as dtime
@@ -112,7 +112,7 @@ def _run_crawl(cmd: list[str], timeout_s: float) -> tuple[int, str]:
 
     spiders.run asks the kernel to kill it when we die (no preexec_fn: forking a
     threaded process and running Python before exec can deadlock)."""
-    tail: deque[str] = deque(maxlen=1)
+    last = "no output"
     log = get_run_logger()
     timed_out = threading.Event()
     with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -128,7 +128,7 @@ def _run_crawl(cmd: list[str], timeout_s: float) -> tuple[int, str]:
             with progress("pages fetched", None, log.info, every_s=60) as step:
                 for line in proc.stderr:
                     if line.strip():
-                        tail.append(line.strip())
+                        last = line.strip()
                     m = CRAWLED.search(line)
                     if m:
                         step(completed=int(m[1]), note=f"{m[2]} pages/min")
@@ -137,7 +137,7 @@ def _run_crawl(cmd: list[str], timeout_s: float) -> tuple[int, str]:
             watchdog.cancel()
     if timed_out.is_set():
         return returncode, f"timed out after {timeout_s:.0f} s"
-    return returncode, (tail[0] if tail else "no output")
+    return returncode, last
 
 
 def _retry_transient(task, task_run, state) -> bool:

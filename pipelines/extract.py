@@ -24,15 +24,15 @@ from functools import partial
 from pathlib import Path
 
 from pipelines.blocks import normalize, text_key
-from pipelines.models import Article, Dropped, Page
 from pipelines.metadata import Meta
+from pipelines.models import Article, Dropped, Page
 from pipelines.pageparse import Body, Parsed, parse_page, reparse_body, warm_up
 from pipelines.settings import Settings
 from pipelines.templates import DomainTemplates, Filter, TemplateStore, build_filter
 from pipelines.urls import domain_of, normalize_url, url_hash
 from pipelines.workers import run_tasks
 
-__all__ = ["MIN_WORDS", "ExtractResult", "Pass1", "extract_one", "extract_pages", "finish_pages", "parse_pages"]
+__all__ = ["MIN_WORDS", "ExtractResult", "extract_one", "extract_pages", "finish_pages"]
 
 MIN_WORDS = 20  # fewer body words than this: not an article ("too_short")
 
@@ -187,18 +187,10 @@ def _parse_nth(pages: list[Page], job: int | tuple[int, frozenset[str], Meta]) -
     return reparse_body(pages[i], keys, meta)
 
 
-@dataclass(slots=True)
-class Pass1:
-    """Pass 1 of a batch: one result per page, and what learning needs of each."""
-
-    first: list[Parsed | Dropped]
-    ident: dict[int, tuple[str, str]]  # index -> (domain, page id), for parsed pages
-    stats: dict[str, float]
-
-
-def parse_pages(pages: list[Page], settings: Settings) -> Pass1:
-    """Pass 1 (parse every page) in the worker pool."""
+def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, run_id: str = "") -> ExtractResult:
+    """Pass 1 (parse every page) in the worker pool, then `finish_pages`."""
     t0 = time.monotonic()
+    pages = list(pages)
     warm_up()
     stats: dict[str, float] = {}
     first: list[Parsed | Dropped] = [Dropped("", "error")] * len(pages)
@@ -212,15 +204,7 @@ def parse_pages(pages: list[Page], settings: Settings) -> Pass1:
             if isinstance(out.value, Parsed):  # while the workers go on: what learning needs
                 ident[out.index] = _page_key(pages[out.index], out.value)
     stats["seconds/parse"] = time.monotonic() - t0
-    return Pass1(first, ident, stats)
-
-
-def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, run_id: str = "") -> ExtractResult:
-    """Pass 1 (parse every page) in the worker pool, then `finish_pages`."""
-    t0 = time.monotonic()
-    pages = list(pages)
-    p1 = parse_pages(pages, settings)
-    result = finish_pages(pages, p1.first, state_dir, settings, run_id, p1.stats, p1.ident)
+    result = finish_pages(pages, first, state_dir, settings, run_id, stats, ident)
     result.stats["seconds"] = time.monotonic() - t0
     return result
 

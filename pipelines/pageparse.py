@@ -119,10 +119,9 @@ def reparse_body(page: Page, drop_keys: frozenset[str], meta: Meta) -> Body | Dr
     return Body(lines, pruned, norms, [text_key(n) for n in norms])
 
 
-def parse_page(page: Page, drop_keys: frozenset[str] | None = None) -> Parsed | Dropped:
-    """Pass 1 for one page. With `drop_keys` (pass 2's re-extraction), those blocks are
-    removed from the DOM before trafilatura runs, so a template block can no longer
-    be mistaken for the main content."""
+def parse_page(page: Page) -> Parsed | Dropped:
+    """Pass 1 for one page (pass 2's re-extraction without template blocks is
+    `reparse_body`)."""
     if not page.html or not page.html.strip():
         return Dropped(page.url, "empty")
     if not _looks_html(page):
@@ -136,7 +135,7 @@ def parse_page(page: Page, drop_keys: frozenset[str] | None = None) -> Parsed | 
     meta = build_meta(page.url, head, None, page.html)
     if hub:  # not an article: only its blocks (template learning) are needed
         return Parsed(page.url, [], meta, blocks, hub, 0)
-    lines, pruned = _extract_body(page, tree, meta, head.html_title, drop_keys)
+    lines, pruned = _extract_body(page, tree, meta, head.html_title, None)
     if meta.language is None and lines:
         meta.language = guess_language("\n".join(lines))
     norms = [normalize(x) for x in lines]  # what template filtering compares, done here in the worker

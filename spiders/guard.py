@@ -84,6 +84,11 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
 
 
+def allowed_hosts(settings) -> frozenset[str]:
+    """NEWSMILL_ALLOWED_HOSTS as compared with a URL's host: lower case, no brackets."""
+    return frozenset(h.strip().lower().strip("[]") for h in settings.getlist("NEWSMILL_ALLOWED_HOSTS") if h.strip())
+
+
 class SsrfGuardMiddleware:
     """Downloader middleware; see the module docstring. Off with NEWSMILL_SSRF_GUARD=False."""
 
@@ -93,8 +98,7 @@ class SsrfGuardMiddleware:
             raise NotConfigured
         self.crawler = crawler
         self.stats = crawler.stats
-        self.allowed_hosts = frozenset(h.strip().lower().strip("[]")
-                                       for h in settings.getlist("NEWSMILL_ALLOWED_HOSTS") if h.strip())
+        self.allowed_hosts = allowed_hosts(settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SsrfGuardMiddleware:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
-from spiders.guard import address_block_reason
+from spiders.guard import address_block_reason, allowed_hosts
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -40,11 +40,10 @@ class PublicOnlyResolver(CachingThreadedResolver):
         resolver = super().from_crawler(crawler, reactor)
         settings = crawler.settings
         resolver.enabled = settings.getbool("NEWSMILL_SSRF_GUARD", True)
-        resolver.allowed_hosts = frozenset(h.strip().lower().strip("[]")
-                                           for h in settings.getlist("NEWSMILL_ALLOWED_HOSTS") if h.strip())
+        resolver.allowed_hosts = allowed_hosts(settings)
         return resolver
 
-    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:  # noqa: N802 - Twisted's name
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:
         d = super().getHostByName(name, timeout)
         if self.enabled and name.lower().strip("[]") not in self.allowed_hosts:
             d.addCallback(self._public_only, name)
