@@ -18,15 +18,22 @@ from w3lib.url import url_query_cleaner
 SESSION_PARAMS = re.compile(r"^(sid|sessionid|session_id|phpsessid|jsessionid|aspsessionid\w*|s_id)$", re.I)
 # The public suffix list shipped with tldextract: no download at run time.
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+# A session id as a path parameter (`/a;jsessionid=XYZ`), cut before courlan sees it
+# (it would percent-encode the `;` and keep it).
+PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sid|sessionid)=[^/?#;]*", re.I)
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|_ga|ref_src|cmpid)$", re.I)
 
 
 def normalize_url(url: str) -> str:
     """Canonical form of `url`: one page, one string. `?id=1` and `?id=2` stay apart."""
+    url = url.strip()
+    if ";" in url:
+        parts = urlsplit(url)
+        url = parts._replace(path=PATH_SESSION.sub("", parts.path)).geturl()
     try:
-        url = _courlan_normalize(url.strip())
+        url = _courlan_normalize(url)
     except ValueError:
-        url = url.strip()
+        pass
     url = url.split("#", 1)[0]
     if "?" in url:
         query = urlsplit(url).query

@@ -32,8 +32,6 @@ def test_case16_other_ports_stay_apart():
     assert normalize_url("http://example.com:8080/a") != normalize_url("http://example.com/a")
 
 
-@pytest.mark.xfail(reason="pipelines.urls keeps ;jsessionid= path parameters (percent-encodes the ;)",
-                   strict=False)
 def test_case16_path_session_id_merges():
     assert normalize_url("http://example.com/a;jsessionid=XYZ?id=1") == normalize_url(
         "http://example.com/a?id=1")
