@@ -86,10 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that run a flow in this process (`serve` runs its own server).
+FLOW_COMMANDS = {"crawl", "backfill", "demo"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    api = None
     try:
         settings = load_settings(data_dir=args.data_dir)
+        if args.command in FLOW_COMMANDS:
+            from flows import api_server
+
+            api = api_server.start()  # boots while the command imports the pipeline; stops at exit
+        args.api = api
         return COMMANDS[args.command](args, settings)
     except BAD_INPUT as exc:
         print(f"newsmill {args.command}: error: {exc}", file=sys.stderr)
@@ -109,6 +119,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _api_ready(args: argparse.Namespace) -> None:
+    """Wait for the temporary Prefect API started in `main`, once the flow's imports are
+    done; what the first batch would load lazily is loaded meanwhile (the server's boot
+    takes one core, this the other)."""
+    if args.api is None:
+        return
+    from pipelines import dedup, pageparse
+
+    pageparse.warm_up()
+    dedup.warm_up()
+    args.api.wait()
+
+
 def _print_report(report: dict) -> int:
     from flows.report import summary_lines
 
@@ -122,6 +145,7 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
     load_sources(args.sources)  # a bad file fails here, before Prefect starts
     from flows.crawl import crawl_flow
 
+    _api_ready(args)
     return _print_report(crawl_flow(str(args.sources), str(settings.data_dir), args.since, args.until, args.max_pages,
                                     args.scrapy_settings))
 
@@ -132,6 +156,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     expand_inputs(args.warcs)  # a missing file fails here, before Prefect starts
     from flows.backfill import run_backfill
 
+    _api_ready(args)
     report = run_backfill(args.warcs, str(settings.data_dir), args.since, args.until, args.source, args.dask,
                           args.batch_pages)
     code = _print_report(report)
@@ -151,7 +176,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from flows.demo import run_demo
 
-    return run_demo(settings)
+    return run_demo(settings, ready=lambda: _api_ready(args))
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:

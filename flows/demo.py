@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from flows.newsweb import build_web, serve_web
@@ -21,7 +22,8 @@ def _serve(web):
         return serve_web(web)
 
 
-def run_demo(settings: Settings) -> int:
+def run_demo(settings: Settings, ready: Callable[[], None] = lambda: None) -> int:
+    """Serve the sample web, crawl it, print what landed; `ready()` runs just before the flow."""
     from flows.cli import _print_report
     from flows.crawl import crawl_flow
     from flows.stats import dataset_stats, stats_lines
@@ -36,6 +38,7 @@ def run_demo(settings: Settings) -> int:
             print(f"serving {len(web.sites)} sample news sites:")
             for site in web.sites:
                 print(f"  {site.name:<20} {server.base_url(site.name)}/")
+            ready()
             status = _print_report(crawl_flow(str(sources), str(settings.data_dir)))
     finally:
         server.stop()

@@ -69,6 +69,15 @@ def open_index(state_dir: Path, settings: Settings, config: MinhashConfig):
     return LocalIndex.open(state_dir, config)
 
 
+def warm_up(config: DedupConfig | None = None) -> None:
+    """Load the compiled kernels (numba's on-disk cache) that the first batch would
+    load lazily: about a second, better spent while something else waits."""
+    config = config or DedupConfig()
+    hasher = MinHasher(config.minhash)
+    sets = [unique_sorted(shingle_sequence("warm up the shingle and signature kernels once", config.minhash.ngram))]
+    hasher.band_keys(hasher.signatures(sets))
+
+
 class Deduper:
     def __init__(self, index, config: DedupConfig):
         self.index, self.config = index, config
