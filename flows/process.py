@@ -4,8 +4,14 @@ Files are read in parallel and landed in order, one batch of ~PAGES_PER_BATCH
 pages at a time:
 
     reader processes (read + decompress + parse WARC records, a bounded queue each)
-      -> extract (pipelines.extract: its own pool of worker processes)
-      -> dedup + Parquet + index commit + completion markers, here, single writer
+      -> pass 1 of extraction (pipelines.ahead: a process with its own pool of
+         workers), for the next batch while this one lands
+      -> pass 2 (templates), dedup + Parquet + index commit + completion markers,
+         here, single writer
+
+The run report's `extract` seconds are what this process spent on extraction
+(waiting for pass 1, then pass 2); `extract/pass1` is pass 1's own time, most of
+it hidden behind the batch before.
 
 With a Dask task runner (`newsmill backfill --dask ADDRESS`), each file is read
 and parsed (extraction pass 1) on the cluster instead, a few files ahead; the
@@ -16,6 +22,7 @@ run reads it again (no completion marker) without landing anything twice.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue
@@ -27,6 +34,7 @@ from dataclasses import dataclass, field
 
 from prefect import get_run_logger
 from prefect.context import get_run_context
+from prefect.utilities.annotations import quote
 
 from flows.progress import progress
 from flows.tasks import (
@@ -43,8 +51,9 @@ from flows.tasks import (
     parse_warc,
     write,
 )
+from pipelines import ahead
 from pipelines.dedup import Deduper
-from pipelines.extract import finish_pages
+from pipelines.extract import parse_all
 from pipelines.markers import is_done
 from pipelines.models import Dropped, Page
 from pipelines.pageparse import Parsed
@@ -70,7 +79,8 @@ class Chunk:
 @dataclass
 class Batch:
     pages: list[Page] = field(default_factory=list)
-    parsed: list[Parsed | Dropped] | None = None
+    parsed: list[Parsed | Dropped] | None = None  # pass 1, one per page, once done
+    ident: dict[int, tuple[str, str]] | None = None  # (domain, page id) of the parsed pages, by index
     closed: list[str] = field(default_factory=list)  # files whose last chunk is in this batch
 
 
@@ -94,13 +104,13 @@ def process_warcs(ctx: RunContext, warcs: list[str], totals: StageTotals,
         reindexed = deduper.reconcile(str(ctx.data.articles / "**" / "*.parquet"))
         if reindexed:
             log.info("index reconciled with the dataset: %d rows", reindexed)
-        chunks = _dask_chunks(ctx, todo) if _dask_runner() else _read_chunks(ctx, todo, totals)
+        if _dask_runner():  # pass 1 on the cluster, a few files ahead
+            batches = _batches(_dask_chunks(ctx, todo), totals, batch_pages)
+        else:  # pass 1 of the next batch in its own process while this one lands
+            batches = _parsed_ahead(ctx, _batches(_read_chunks(ctx, todo, totals), totals, batch_pages), totals)
         started = time.monotonic()
-        with progress("WARC files landed", len(todo), log.info) as step:
-            # One batch at a time, all in this thread. (Running pass 1 of the next batch
-            # from a second thread while this one parses was tried: a worker forked
-            # while another thread is inside lxml can inherit a held lock and hang.)
-            for batch in _batches(chunks, totals, batch_pages):
+        with contextlib.closing(batches), progress("WARC files landed", len(todo), log.info) as step:
+            for batch in batches:
                 _skip_landed(ctx, batch, totals)
                 _process_batch(ctx, deduper, batch, totals)
                 pages = totals.counts["pages_read"]
@@ -226,6 +236,39 @@ def _reader_main(paths: list[str], q, source_label: str | None, parent: int) -> 
     q.join_thread()
 
 
+# ---- default: pass 1 one batch ahead ---------------------------------------------------
+
+
+def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals) -> Iterator[Batch]:
+    """Each batch with its pass 1 done; the next batch's runs (pipelines.ahead) while
+    the caller lands this one. A failed look-ahead is redone here: no page is lost."""
+    job = None
+    try:
+        nxt = next(batches, None)
+        job = ahead.start(nxt.pages, ctx.settings) if nxt is not None and nxt.pages else None
+        while nxt is not None:
+            batch = nxt
+            if batch.pages:
+                started = time.monotonic()
+                done = job.result() if job is not None else None
+                if done is None:
+                    if job is not None and job.error:
+                        get_run_logger().warning("%s; pass 1 of this batch runs again here", job.error)
+                        totals.counts["pass1_redone"] += 1
+                    stats: dict[str, float] = {}
+                    first, ident = parse_all(batch.pages, ctx.settings, stats)
+                    done = first, ident, stats
+                batch.parsed, batch.ident, stats = done
+                totals.seconds["extract"] += time.monotonic() - started  # waited for (overlap not counted)
+                totals.seconds["extract/pass1"] += stats.get("seconds/parse", 0.0)
+            nxt = next(batches, None)
+            job = ahead.start(nxt.pages, ctx.settings) if nxt is not None and nxt.pages else None
+            yield batch
+    finally:
+        if job is not None:
+            job.cancel()
+
+
 # ---- Dask: read + pass 1 on the cluster -----------------------------------------------
 
 
@@ -265,24 +308,20 @@ def _skip_landed(ctx: RunContext, batch: Batch, totals: StageTotals) -> None:
         batch.pages = [batch.pages[i] for i in keep]
         if batch.parsed is not None:
             batch.parsed = [batch.parsed[i] for i in keep]
+        batch.ident = None  # by index: recomputed from `parsed`
 
 
 def _process_batch(ctx: RunContext, deduper: Deduper, batch: Batch, totals: StageTotals) -> None:
+    # Big arguments go to tasks quoted: Prefect would otherwise walk every object in
+    # them looking for futures (seconds per batch for a batch's parsed pages).
     pages = batch.pages
     source_of = {p.url: p.source for p in pages}
     for p in pages:
         totals.source(p.source)["pages"] += 1
 
     started = time.monotonic()
-    if batch.parsed is not None:
-        extracted = finish_pages(pages, batch.parsed, ctx.data.state, ctx.settings, ctx.run_id)
-    elif pages:
-        extracted = extract(ctx, pages)
-    else:
-        extracted = None
+    extracted = extract(ctx, quote(pages), quote(batch.parsed), quote(batch.ident)) if pages else None
     totals.seconds["extract"] += time.monotonic() - started
-    if extracted is not None and "seconds/parse" in extracted.stats:  # pass 1 in the pool; the rest is here
-        totals.seconds["extract/pass1"] += extracted.stats["seconds/parse"]
     articles = []
     if extracted is not None:
         for d in extracted.dropped:
@@ -296,7 +335,7 @@ def _process_batch(ctx: RunContext, deduper: Deduper, batch: Batch, totals: Stag
     started = time.monotonic()
     rows = []
     if articles:
-        result = dedup(ctx, deduper, articles)
+        result = dedup(ctx, deduper, quote(articles))
         rows = result.rows
         totals.counts["skipped_unchanged"] += result.skipped_unchanged
     totals.seconds["dedup"] += time.monotonic() - started
@@ -304,9 +343,9 @@ def _process_batch(ctx: RunContext, deduper: Deduper, batch: Batch, totals: Stag
     # Order matters for a kill at any point: Parquet, then seen URLs, then the index, then markers.
     started = time.monotonic()
     if rows:
-        totals.parquet_files += write(ctx, rows)
+        totals.parquet_files += write(ctx, quote(rows))
     if ctx.kind == "backfill" and articles:
-        totals.counts["urls_marked_seen"] += mark_seen(ctx, articles, {p.url: p.warc_path for p in pages})
+        totals.counts["urls_marked_seen"] += mark_seen(ctx, quote(articles), quote({p.url: p.warc_path for p in pages}))
     counts = {"rows": len(rows), "pages": len(pages)}
     commit(ctx, deduper, batch.closed, counts)
     totals.seconds["write"] += time.monotonic() - started

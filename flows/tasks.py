@@ -27,7 +27,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.progress import progress
 from pipelines.dedup import Deduper, DedupResult
-from pipelines.extract import ExtractResult, extract_pages
+from pipelines.extract import ExtractResult, finish_pages
 from pipelines.layout import DataDir
 from pipelines.markers import mark_done
 from pipelines.models import Article, Dropped, Page
@@ -176,8 +176,10 @@ def parse_warc(path: str, source_label: str | None) -> ParsedFile:
 
 
 @task(name="extract", cache_policy=NO_CACHE)
-def extract(ctx: RunContext, pages: list[Page]) -> ExtractResult:
-    return extract_pages(pages, ctx.data.state, ctx.settings, ctx.run_id)
+def extract(ctx: RunContext, pages: list[Page], first: list[Parsed | Dropped],
+            ident: dict[int, tuple[str, str]] | None = None) -> ExtractResult:
+    """Pass 2 of a batch whose pass 1 (`first`) is done: templates learned, rows built."""
+    return finish_pages(pages, first, ctx.data.state, ctx.settings, ctx.run_id, ident=ident)
 
 
 def in_window(article: Article, since: date | None, until: date | None) -> bool:

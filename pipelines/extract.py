@@ -32,7 +32,7 @@ from pipelines.templates import DomainTemplates, Filter, TemplateStore, build_fi
 from pipelines.urls import domain_of, normalize_url, url_hash
 from pipelines.workers import run_tasks
 
-__all__ = ["MIN_WORDS", "ExtractResult", "extract_one", "extract_pages", "finish_pages"]
+__all__ = ["MIN_WORDS", "ExtractResult", "extract_one", "extract_pages", "finish_pages", "parse_all"]
 
 MIN_WORDS = 20  # fewer body words than this: not an article ("too_short")
 
@@ -187,12 +187,13 @@ def _parse_nth(pages: list[Page], job: int | tuple[int, frozenset[str], Meta]) -
     return reparse_body(pages[i], keys, meta)
 
 
-def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, run_id: str = "") -> ExtractResult:
-    """Pass 1 (parse every page) in the worker pool, then `finish_pages`."""
+def parse_all(pages: list[Page], settings: Settings,
+              stats: dict[str, float] | None = None) -> tuple[list[Parsed | Dropped], dict[int, tuple[str, str]]]:
+    """Pass 1 of every page in the worker pool: one result per page, and (domain, page id)
+    of each parsed page, noted while the workers go on (what learning needs)."""
     t0 = time.monotonic()
-    pages = list(pages)
+    stats = {} if stats is None else stats
     warm_up()
-    stats: dict[str, float] = {}
     first: list[Parsed | Dropped] = [Dropped("", "error")] * len(pages)
     ident: dict[int, tuple[str, str]] = {}
     for out in run_tasks(partial(_parse_nth, pages), range(len(pages)), settings.worker_count,
@@ -201,9 +202,18 @@ def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, ru
             first[out.index] = Dropped(pages[out.index].url, out.reason, out.detail)
         else:
             first[out.index] = out.value
-            if isinstance(out.value, Parsed):  # while the workers go on: what learning needs
+            if isinstance(out.value, Parsed):
                 ident[out.index] = _page_key(pages[out.index], out.value)
     stats["seconds/parse"] = time.monotonic() - t0
+    return first, ident
+
+
+def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, run_id: str = "") -> ExtractResult:
+    """Pass 1 (`parse_all`), then `finish_pages`."""
+    t0 = time.monotonic()
+    pages = list(pages)
+    stats: dict[str, float] = {}
+    first, ident = parse_all(pages, settings, stats)
     result = finish_pages(pages, first, state_dir, settings, run_id, stats, ident)
     result.stats["seconds"] = time.monotonic() - t0
     return result

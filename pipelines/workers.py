@@ -8,7 +8,8 @@ with "timeout" and the tasks queued behind it are sent again, to any worker: one
 bad task never costs a good one. A worker whose address space would grow past
 `max_mem_mb` (RLIMIT_AS, counted above the worker's size at start) fails its task
 with "memory" and is replaced too, as is a worker that dies outright. Every item
-yields exactly one outcome, in completion order.
+yields exactly one outcome, in completion order. Workers end with the parent,
+even when it is killed outright.
 
 Workers are forked: `func` and what it refers to (a batch of pages) are
 inherited, not pickled, so items can be small (an index into that batch). A task
@@ -33,6 +34,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from pipelines.lifetime import die_with_parent
+
 Task = Callable[[Any], Any]
 QUEUE_MAX_BYTES = 16 * 1024  # a task message this small never fills the socket buffer
 
@@ -54,8 +57,12 @@ def _vm_size_bytes() -> int:
         return 0
 
 
-def _worker_main(conn: Connection, func: Task, max_mem_mb: int) -> None:
+def _worker_main(conn: Connection, parent_end: Connection, func: Task, max_mem_mb: int, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    # Our copy of the parent's end would keep our own pipe open after the parent died;
+    # and a parent killed outright ends us too.
+    parent_end.close()
+    die_with_parent(parent)
     if max_mem_mb > 0:
         cap = _vm_size_bytes() + max_mem_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
@@ -87,7 +94,8 @@ def _worker_main(conn: Connection, func: Task, max_mem_mb: int) -> None:
 class _Worker:
     def __init__(self, ctx: Any, func: Task, max_mem_mb: int) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child, func, max_mem_mb), daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, self.conn, func, max_mem_mb, os.getpid()),
+                                daemon=True)
         # frozen at fork: the child's GC neither scans nor copies what the parent holds;
         # the parent unfreezes at once, so nothing of its own stays uncollectable
         gc.freeze()
