@@ -301,7 +301,7 @@ def _skip_landed(ctx: RunContext, batch: Batch, totals: StageTotals) -> None:
     """Drop the pages an earlier backfill already landed (see `landed_before`)."""
     if ctx.kind != "backfill" or not batch.pages:
         return
-    skip = landed_before(ctx, batch.pages)
+    skip = landed_before(ctx, quote(batch.pages))
     if skip:
         totals.dropped["read/landed_before"] += len(skip)
         keep = [i for i in range(len(batch.pages)) if i not in skip]
