@@ -55,7 +55,7 @@ def backfill_flow(inputs: list[str], data_dir: str | None = None, since: date | 
     ctx = _context("backfill", data_dir, since=since, until=until, source_label=source_label)
     totals = StageTotals()
     with RunLock(ctx.data.state).acquire(ctx.run_id):
-        clean_stale_tmp(ctx.data.articles)
+        clean_stale_tmp(ctx.data.root)  # a killed run's half-written Parquet, report, state files
         process_warcs(ctx, warcs, totals, batch_pages)
         return _finish(ctx, totals)
 

@@ -54,7 +54,7 @@ def crawl_flow(sources_path: str, data_dir: str | None = None, since: date | Non
     crawl: dict | None = None
     error = ""
     with RunLock(ctx.data.state).acquire(ctx.run_id):
-        clean_stale_tmp(ctx.data.articles)
+        clean_stale_tmp(ctx.data.root)  # a killed run's half-written Parquet, report, state files
         try:
             crawl = crawl_sites(ctx, Path(sources_path), max_pages, CRAWL_TIMEOUT_S, scrapy_settings)
         except Exception as exc:  # the report records it; WARC files already landed are still processed
