@@ -11,11 +11,12 @@ earlier one) through Deduper in batches of 10k into a fresh index, then reopens
 it. Printed: seconds, dedup articles/s, index query+insert articles/s (the index
 calls alone), open time, index bytes on disk per article, peak RSS of the whole
 benchmark process (its 10k-article batches and synthetic texts included), and
-the index's own RAM per article: reopened, queried with every band key of 10k
-articles, RSS growth split into anonymous memory and mmap'd segment pages
-(page cache the OS can evict; these are what lookups need hot), and "seg B/art":
-the segment bytes an article has (32-bit keys, binary-searched by every batch,
-plus doc numbers, read at hits only).
+the index's own RAM per article: reopened, queried as by a batch of 10k new
+articles (every band key, and their urls, hashes and article_ids), RSS growth
+split into anonymous memory and mmap'd segment pages (page cache the OS can
+evict; these are what lookups need hot), and "seg B/art": the segment bytes an
+article has (32-bit keys, searched by every batch, plus doc numbers, read at
+hits only, plus fences).
 Part 3, when a redis-server binary is on PATH (or --redis-url is given): the
 same scale rows on the Redis backend (--redis-sizes), on a server started here
 on a free 127.0.0.1 port without persistence and stopped after, with the Redis
@@ -127,14 +128,20 @@ def _timed(f, spent: list[float]):
 
 
 def footprint(state: Path, settings: Settings, probe: np.ndarray) -> dict:
-    """The index reopened and queried with every band key of `probe`: open seconds,
-    count, RSS growth (private and mmap'd MB: what lookups keep hot), bytes on disk."""
+    """The index reopened and queried as a batch of len(probe) new articles queries it
+    (every band key of `probe`, and as many urls, hashes and article_ids): open
+    seconds, count, RSS growth (private and mmap'd MB: what lookups keep hot), bytes
+    on disk."""
     anon0, file0 = rss_mb("RssAnon"), rss_mb("RssFile")
     t = time.perf_counter()
     with Deduper.open(state, settings) as dd:
         open_s = time.perf_counter() - t
         count = dd.index.count()
         dd.index.candidates(probe)
+        names = [f"probe{i}" for i in range(len(probe))]
+        dd.index.by_url([f"https://probe.example/{a}" for a in names])
+        dd.index.by_hash([f"h{a}" for a in names])
+        dd.index.docs(names)
         anon1, file1 = rss_mb("RssAnon"), rss_mb("RssFile")
     files = [p for p in state.rglob("*") if p.is_file()]
     return {
