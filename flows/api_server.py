@@ -8,8 +8,8 @@ same server (`uvicorn prefect.server.api.server:create_app`, as Prefect runs it)
 is started first, so it boots while this process imports the pipeline, and
 PREFECT_API_URL points the flow at it.
 
-The server also stops when this process dies, even by SIGKILL (a watchdog
-thread in it sees its parent gone), so a killed run leaves no server behind.
+The server also stops when this process dies, even by SIGKILL
+(`lifetime.die_with_parent`), so a killed run leaves no server behind.
 
     python -m flows.api_server PORT PARENT_PID   # what `start` runs
 """
@@ -18,24 +18,19 @@ from __future__ import annotations
 
 import atexit
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass
+
+from flows.serve import free_port
+from pipelines.lifetime import die_with_parent
 
 START_TIMEOUT_S = 90  # Prefect's own default for its temporary server is 20 s; a loaded CI box needs more
 STARTUP_FAILURE = 3  # uvicorn's exit status when it cannot start (e.g. the port was taken meanwhile)
 # The environment Prefect gives its temporary server (prefect.server.api.server.SubprocessASGIServer).
 SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -55,7 +50,7 @@ class TemporaryApi:
         while True:
             status = self.proc.poll()
             if status == STARTUP_FAILURE:
-                self.proc, self.port = _spawn(_free_port())
+                self.proc, self.port = _spawn(free_port())
                 continue
             if status is not None:
                 raise RuntimeError(f"Prefect's temporary server exited with status {status} before answering")
@@ -99,7 +94,7 @@ def start() -> TemporaryApi | None:
         return None
     if os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "").lower() in ("0", "false", "no"):
         return None  # Prefect then says itself that it needs PREFECT_API_URL
-    proc, port = _spawn(_free_port())
+    proc, port = _spawn(free_port())
     api = TemporaryApi(proc, port)
     # Stopped at interpreter exit, after Prefect's log and event workers drained to it
     # (they drain in threading's exit hooks, which run before atexit's).
@@ -111,16 +106,9 @@ def start() -> TemporaryApi | None:
     return api
 
 
-def _exit_with(parent: int) -> None:
-    """Exit as soon as the process that started us is gone (it may have been SIGKILLed)."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(0)
-
-
 def main(argv: list[str]) -> int:
     port, parent = int(argv[0]), int(argv[1])
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="exit-with-parent").start()
+    die_with_parent(parent)
     import uvicorn
 
     uvicorn.run("prefect.server.api.server:create_app", factory=True, host="127.0.0.1", port=port,

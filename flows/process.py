@@ -27,7 +27,6 @@ import multiprocessing as mp
 import os
 import queue
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from flows.tasks import (
 from pipelines import ahead
 from pipelines.dedup import Deduper
 from pipelines.extract import parse_all
+from pipelines.lifetime import die_with_parent
 from pipelines.markers import is_done
 from pipelines.models import Dropped, Page
 from pipelines.pageparse import Parsed
@@ -187,20 +187,12 @@ def _get(q, proc, path: str) -> Chunk:
                 return Chunk(path, [], last=True, error=f"reader process died (exit {proc.exitcode})")
 
 
-def _exit_with(parent: int) -> None:
-    """A daemon thread: end this process once `parent` is gone (kill -9 of the run
-    alone). A reader blocked on its queue's pipe, with nobody left to read it, would
-    otherwise live on."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(0)
-
-
 def _reader_main(paths: list[str], q, source_label: str | None, parent: int) -> None:
     # Forked from the flow: drop Prefect's SIGTERM handler, so the parent's terminate()
     # ends a reader quietly instead of raising Prefect's TerminationSignal in it.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    threading.Thread(target=_exit_with, args=(parent,), name="newsmill-reader-watch", daemon=True).start()
+    # kill -9 of the run alone: a reader blocked on its queue's pipe would otherwise live on
+    die_with_parent(parent)
 
     def put(chunk: Chunk) -> None:
         while True:
@@ -242,10 +234,13 @@ def _reader_main(paths: list[str], q, source_label: str | None, parent: int) -> 
 def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals) -> Iterator[Batch]:
     """Each batch with its pass 1 done; the next batch's runs (pipelines.ahead) while
     the caller lands this one. A failed look-ahead is redone here: no page is lost."""
+    def start(batch: Batch | None) -> ahead.Job | None:
+        return ahead.start(batch.pages, ctx.settings) if batch is not None and batch.pages else None
+
     job = None
     try:
         nxt = next(batches, None)
-        job = ahead.start(nxt.pages, ctx.settings) if nxt is not None and nxt.pages else None
+        job = start(nxt)
         while nxt is not None:
             batch = nxt
             if batch.pages:
@@ -262,7 +257,7 @@ def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals
                 totals.seconds["extract"] += time.monotonic() - started  # waited for (overlap not counted)
                 totals.seconds["extract/pass1"] += stats.get("seconds/parse", 0.0)
             nxt = next(batches, None)
-            job = ahead.start(nxt.pages, ctx.settings) if nxt is not None and nxt.pages else None
+            job = start(nxt)
             yield batch
     finally:
         if job is not None:

@@ -30,7 +30,8 @@ def validate_cron(expr: str) -> str:
         raise ValueError(f"--cron: {exc}") from None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port free now (the server binds it a moment later)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -42,7 +43,7 @@ def local_prefect_server(log_path: Path, home: Path | None = None) -> Iterator[s
 
     `home` gives the server its own PREFECT_HOME (its database), default the user's.
     """
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:

@@ -22,7 +22,6 @@ import multiprocessing as mp
 import os
 import pickle
 import signal
-import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
@@ -55,7 +54,6 @@ def _child(conn: Connection, reader: Connection, pages: list[Page], settings: Se
 class Job:
     proc: mp.Process
     conn: Connection
-    started: float
     error: str = ""
 
     def result(self) -> Pass1 | None:
@@ -95,4 +93,4 @@ def start(pages: list[Page], settings: Settings) -> Job:
     finally:
         gc.unfreeze()
     child.close()
-    return Job(proc, conn, time.monotonic())
+    return Job(proc, conn)
