@@ -29,7 +29,7 @@ from pipelines.minhash import MinhashConfig, MinHasher
 from pipelines.models import Article
 from pipelines.settings import Settings
 from pipelines.shingles import shingle_sequence, unique_sorted
-from pipelines.verify import jaccard, pair_coverage
+from pipelines.verify import ShinglePool, jaccard
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
@@ -58,7 +58,14 @@ class _Doc:
 
     info: IndexedDoc
     seq: np.ndarray
-    set: np.ndarray
+    slot: int  # its position in the batch's ShinglePool
+    _set: np.ndarray | None = None
+
+    def shingle_set(self) -> np.ndarray:
+        """Made when first needed: only a duplicate and its kept copy need a set (Jaccard)."""
+        if self._set is None:
+            self._set = unique_sorted(self.seq)
+        return self._set
 
 
 def open_index(state_dir: Path, settings: Settings, config: MinhashConfig):
@@ -74,8 +81,10 @@ def warm_up(config: DedupConfig | None = None) -> None:
     load lazily: about a second, better spent while something else waits."""
     config = config or DedupConfig()
     hasher = MinHasher(config.minhash)
-    sets = [unique_sorted(shingle_sequence("warm up the shingle and signature kernels once", config.minhash.ngram))]
-    hasher.band_keys(hasher.signatures(sets))
+    n = config.minhash.ngram
+    seqs = [shingle_sequence(t, n) for t in ("warm up the shingle kernels once", "and the verification ones")]
+    hasher.band_keys(hasher.signatures(seqs))
+    ShinglePool(seqs).pair_coverages(0, np.array([1]), n, config.min_coverage)
 
 
 class Deduper:
@@ -102,11 +111,14 @@ class Deduper:
     # ---- features ---------------------------------------------------------
     def features(self, texts: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.ndarray]:
         """Shingle sequences, sets, signatures (n, num_perm) uint32 and band keys (n, bands) int64."""
-        n = self.config.minhash.ngram
-        seqs = [shingle_sequence(t, n) for t in texts]
-        sets = [unique_sorted(s) for s in seqs]
-        sigs = self.hasher.signatures(sets)
-        return seqs, sets, sigs, self.hasher.band_keys(sigs)
+        seqs, sigs, keys = self._sketch(texts)
+        return seqs, [unique_sorted(s) for s in seqs], sigs, keys
+
+    def _sketch(self, texts: list[str]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """`features` without the sets: a signature of a sequence is that of its set."""
+        seqs = [shingle_sequence(t, self.config.minhash.ngram) for t in texts]
+        sigs = self.hasher.signatures(seqs)
+        return seqs, sigs, self.hasher.band_keys(sigs)
 
     # ---- decisions ---------------------------------------------------------
     def assign(self, articles: list[Article], run_id: str) -> DedupResult:
@@ -117,13 +129,15 @@ class Deduper:
             range(len(articles)), key=lambda i: (articles[i].published_at or _FAR_FUTURE, articles[i].url)
         )
         arts = [articles[i] for i in order]
-        seqs, sets, sigs, keys = self.features([a.text for a in arts])
+        seqs, sigs, keys = self._sketch([a.text for a in arts])
         known_url = self.index.by_url([a.canonical_url for a in arts])
         known_hash = self.index.by_hash([a.content_hash for a in arts])
         cands = self.index.candidates(keys)
         cand_ids = sorted(set().union(*cands)) if cands else []
         cand_docs = self.index.docs(cand_ids)
-        cand_seqs = self.index.shingles(cand_ids)
+        pool, cand_slots = _pool(seqs, self.index.shingles(cand_ids))
+        # article_id -> (doc, pool slot) of its newest version: the index's, then the batch's as landed
+        reachable = {aid: (info, cand_slots[aid]) for aid, info in cand_docs.items()}
         stats = dict.fromkeys(
             (
                 "total",
@@ -142,16 +156,18 @@ class Deduper:
         batch_url: dict[str, _Doc] = {}
         batch_hash: dict[str, _Doc] = {}
         batch_docs: dict[str, _Doc] = {}
-        earlier = _earlier_in_batch(keys, [a.article_id for a in arts], [s.size > 0 for s in sets])
+        earlier = _earlier_in_batch(keys, [a.article_id for a in arts], [s.size > 0 for s in seqs])
         kept_cache: dict[str, np.ndarray] = {}
         rows: list[Article] = []
 
         def kept_set(cluster_id: str) -> np.ndarray:
             if cluster_id in batch_docs:
-                return batch_docs[cluster_id].set
+                return batch_docs[cluster_id].shingle_set()
             if cluster_id not in kept_cache:
-                seq = cand_seqs.get(cluster_id)
-                if seq is None:
+                slot = cand_slots.get(cluster_id)
+                if slot is not None:
+                    seq = pool.seq(slot)
+                else:
                     seq = self.index.shingles([cluster_id]).get(cluster_id, np.empty(0, np.uint32))
                 kept_cache[cluster_id] = unique_sorted(seq)
             return kept_cache[cluster_id]
@@ -175,23 +191,13 @@ class Deduper:
                 revision, cluster, sim = prev.revision + 1, prev.cluster_id, None
                 stats["revisions"] += 1
             else:
-                cluster, sim = self._match(
-                    a,
-                    seqs[i],
-                    sets[i],
-                    cands[i] | earlier.get(i, set()),
-                    known_hash,
-                    batch_hash,
-                    batch_docs,
-                    cand_docs,
-                    cand_seqs,
-                    stats,
-                )
+                cands_i = cands[i] | earlier.get(i, set())
+                cluster, sim = self._match(a, i, cands_i, known_hash, batch_hash, reachable, pool, stats)
             a.cluster_id = cluster or a.article_id
             a.is_duplicate = a.cluster_id != a.article_id
             a.duplicate_of = a.cluster_id if a.is_duplicate else None
             if a.is_duplicate and sim is None:
-                sim = jaccard(sets[i], kept_set(a.cluster_id))
+                sim = jaccard(unique_sorted(seqs[i]), kept_set(a.cluster_id))
             a.similarity = sim if a.is_duplicate else None
             a.run_id = run_id
             a.extras["revision"] = revision
@@ -199,9 +205,10 @@ class Deduper:
             a.extras["minhash_params"] = str(self.config.minhash)
             stats["duplicates" if a.is_duplicate else "new"] += 1 if revision == 0 else 0
             info = IndexedDoc(a.article_id, a.canonical_url, a.content_hash, a.cluster_id, revision)
-            doc = _Doc(info, seqs[i], sets[i])
+            doc = _Doc(info, seqs[i], i)
             batch_url[a.canonical_url] = batch_docs[a.article_id] = doc
             batch_hash.setdefault(a.content_hash, doc)
+            reachable[a.article_id] = (info, i)
             self._pending.append(Entry(info, keys[i], seqs[i]))
             rows.append(a)
         self._pending_run = run_id
@@ -209,37 +216,31 @@ class Deduper:
         return DedupResult(rows, int(stats["skipped_unchanged"]), stats)
 
     def _match(
-        self, a, seq, sset, cands, known_hash, batch_hash, batch_docs, cand_docs, cand_seqs, stats
+        self, a, slot, cands, known_hash, batch_hash, reachable, pool, stats
     ) -> tuple[str | None, float | None]:
-        """(cluster_id, similarity) of the story `a` copies, or (None, None) for a new story."""
-        if sset.size == 0:  # no words: nothing to compare, its own story
+        """(cluster_id, similarity) of the story `a` (at `slot` in `pool`) copies, or (None, None)
+        for a new story."""
+        if pool.size(slot) == 0:  # no words: nothing to compare, its own story
             return None, None
         exact = batch_hash.get(a.content_hash)
         exact_info = exact.info if exact is not None else known_hash.get(a.content_hash)
         if exact_info is not None and exact_info.canonical_url != a.canonical_url:
             stats["exact"] += 1
             return exact_info.cluster_id, None
-        n = self.config.minhash.ngram
-        best: tuple[float, float, str] | None = None
-        for aid in sorted(cands):
-            if aid in batch_docs:
-                d = batch_docs[aid]
-                info, oseq, oset = d.info, d.seq, d.set
-            elif aid in cand_docs:
-                info, oseq = cand_docs[aid], cand_seqs[aid]
-                oset = unique_sorted(oseq)
-            else:
-                continue
-            if info.canonical_url == a.canonical_url:
-                continue
-            stats["verified_pairs"] += 1
-            cov = pair_coverage(seq, sset, oseq, oset, n, self.config.min_coverage)
-            if cov >= self.config.min_coverage and (best is None or cov > best[0]):
-                best = (cov, 0.0, info.cluster_id)
-        if best is None:
+        pairs = _verifiable(a, cands, reachable)
+        if not pairs:
+            return None, None
+        stats["verified_pairs"] += len(pairs)
+        floor = self.config.min_coverage
+        others = np.fromiter((p[1] for p in pairs), np.int64, len(pairs))
+        covs = pool.pair_coverages(slot, others, self.config.minhash.ngram, floor)
+        top = covs.max()
+        if top < floor:
             return None, None
         stats["near"] += 1
-        return best[2], None
+        # the best coverage; on a tie, the first candidate in article_id order
+        best = min((pairs[k][0] for k in np.flatnonzero(covs == top).tolist()), key=lambda d: d.article_id)
+        return best.cluster_id, None
 
     def commit(self) -> None:
         """Persist what assign() decided; call after the Parquet files are landed."""
@@ -257,28 +258,45 @@ class Deduper:
         self._pending, self._pending_run = [], None
 
 
+def _pool(seqs: list[np.ndarray], cand_seqs: dict[str, np.ndarray]) -> tuple[ShinglePool, dict[str, int]]:
+    """Every text a pair can read, filtered once: the batch's (slot = batch position), then
+    the indexed candidates' (their article_id -> slot returned). The pool keeps the only copy."""
+    indexed = sorted(cand_seqs)
+    pool = ShinglePool(seqs + [cand_seqs[aid] for aid in indexed])
+    return pool, {aid: len(seqs) + k for k, aid in enumerate(indexed)}
+
+
+def _verifiable(a, cands, reachable) -> list[tuple[IndexedDoc, int]]:
+    """The candidates `a` is verified against: (doc, pool slot) of each one's newest version.
+    Not those neither in the index nor landed earlier in the batch (a replaced revision's
+    old buckets), nor those on `a`'s own canonical_url."""
+    url = a.canonical_url
+    return [h for h in map(reachable.get, cands) if h is not None and h[0].canonical_url != url]
+
+
 def _earlier_in_batch(keys: np.ndarray, ids: list[str], indexable: list[bool]) -> dict[int, set[str]]:
     """For each batch position, the article_ids earlier in the batch sharing a band bucket.
 
-    Vectorized: sort all band keys once; only the (rare) equal runs reach Python."""
+    Vectorized: sort all band keys once, pair every member of a bucket with the earlier
+    ones in numpy; only the distinct (later, earlier) pairs reach Python."""
     n, bands = keys.shape
     ok = np.repeat(np.asarray(indexable, bool), bands)
     flat, rows = keys.ravel()[ok], np.repeat(np.arange(n), bands)[ok]
-    order = np.argsort(flat, kind="stable")
+    order = np.argsort(flat, kind="stable")  # rows ascending within a bucket (ravel order)
     sk, sr = flat[order], rows[order]
-    same = np.nonzero(sk[1:] == sk[:-1])[0]
+    if sk.size == 0:
+        return {}
+    new_key = np.concatenate(([True], sk[1:] != sk[:-1]))
+    bucket_start = np.maximum.accumulate(np.where(new_key, np.arange(sk.size), 0))
+    before = np.arange(sk.size) - bucket_start  # members of the bucket ahead of each one
+    later = np.repeat(sr, before)
+    first_out = np.repeat(np.cumsum(before) - before, before)
+    earlier = sr[np.repeat(bucket_start, before) + np.arange(later.size) - first_out]
+    other = later != earlier  # a row twice in a bucket: only through a 64-bit key collision
+    pairs = np.unique(later[other] * n + earlier[other])
     out: dict[int, set[str]] = {}
-    if same.size == 0:
-        return out
-    starts = same[np.concatenate(([True], np.diff(same) > 1))]
-    for st in starts.tolist():
-        end = st + 1
-        while end < sk.size and sk[end] == sk[st]:
-            end += 1
-        members = sorted(set(sr[st:end].tolist()))
-        for j, later in enumerate(members):
-            if j:
-                out.setdefault(later, set()).update(ids[m] for m in members[:j])
+    for later_row, earlier_row in zip((pairs // n).tolist(), (pairs % n).tolist()):
+        out.setdefault(later_row, set()).add(ids[earlier_row])
     return out
 
 

@@ -100,7 +100,8 @@ class MinHasher:
         self._a, self._b = config.permutations()
 
     def signatures(self, shingle_sets: list[np.ndarray]) -> np.ndarray:
-        """(n_docs, num_perm) uint32; an empty set gives all 0xFFFFFFFF (never indexed)."""
+        """(n_docs, num_perm) uint32; an empty set gives all 0xFFFFFFFF (never indexed).
+        A shingle sequence gives its set's signature (a repeat cannot change a minimum)."""
         offsets = np.zeros(len(shingle_sets) + 1, np.int64)
         np.cumsum([s.size for s in shingle_sets], out=offsets[1:])
         flat = np.concatenate(shingle_sets) if shingle_sets else np.empty(0, np.uint32)

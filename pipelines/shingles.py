@@ -30,12 +30,14 @@ def _fmix64(h):
 
 
 @njit(cache=True, nogil=True)
-def _word_hashes(buf):
-    """FNV-1a 64 of each word of case-folded UTF-8 `buf`.
+def _word_hashes(buf, fold):
+    """FNV-1a 64 of each word of case-folded UTF-8 `buf`, and True; with `fold`, `buf` is
+    not case-folded yet: A-Z are folded here, and a non-ASCII character in a word (whose
+    case only Python's str.lower() knows) gives (nothing, False) at once.
 
     A word is a run of ASCII letters, digits, '_' and non-ASCII characters, except
     the non-ASCII punctuation copies differ in: U+00A0-U+00BF (nbsp, guillemets),
-    U+2000-U+206F (typographic spaces, dashes, curly quotes, ellipsis) and
+    U+2000-U+207F (typographic spaces, dashes, curly quotes, ellipsis) and
     U+3000-U+303F (CJK spaces and punctuation). Done here rather than with a
     regex because `re.findall(r"\\w+")` alone costs 3x the whole shingling.
     """
@@ -52,6 +54,8 @@ def _word_hashes(buf):
         sep = False
         if c < 128:
             sep = not ((c >= 97 and c <= 122) or (c >= 48 and c <= 57) or c == 95 or (c >= 65 and c <= 90))
+            if fold and c >= 65 and c <= 90:
+                c += 32
         elif c == 0xC2 and i + 1 < size and buf[i + 1] >= 0xA0:
             sep = True
             step = 2
@@ -60,6 +64,8 @@ def _word_hashes(buf):
         ):
             sep = True
             step = 3
+        elif fold:  # a non-ASCII letter: its case is str.lower()'s to fold
+            return words[:0], False
         if sep:
             if inword:
                 words[nw] = h
@@ -74,15 +80,16 @@ def _word_hashes(buf):
     if inword:
         words[nw] = h
         nw += 1
-    return words[:nw]
+    return words[:nw], True
 
 
 @njit(cache=True, nogil=True)
-def _shingle_hashes(buf, n):
-    words = _word_hashes(buf)
+def _shingle_hashes(buf, n, fold):
+    """(shingles, True), or (nothing, False) when `fold` cannot fold `buf` (see _word_hashes)."""
+    words, folded = _word_hashes(buf, fold)
     nw = words.shape[0]
     if nw == 0:
-        return np.empty(0, np.uint32)
+        return np.empty(0, np.uint32), folded
     # A text shorter than n words is one shingle: its whole word sequence.
     m = nw - n + 1 if nw >= n else 1
     k = min(n, nw)
@@ -92,13 +99,18 @@ def _shingle_hashes(buf, n):
         for j in range(k):
             s = _fmix64(s ^ words[i + j]) + np.uint64(j + 1)
         out[i] = np.uint32(_fmix64(s) >> np.uint64(32))
-    return out
+    return out, True
 
 
 def shingle_sequence(text: str, n: int) -> np.ndarray:
     """uint32 hashes of the word n-grams of `text`, in text order (repeats kept)."""
+    # Folded as text.lower() folds it. Without a non-ASCII letter that is only A-Z, done in
+    # the kernel: str.lower() of a long text costs as much as the shingling.
+    seq, folded = _shingle_hashes(np.frombuffer(text.encode("utf-8"), np.uint8), n, True)
+    if folded:
+        return seq
     # lower(), not casefold(): 10x faster, and they differ only on a few letters (ß, ς).
-    return _shingle_hashes(np.frombuffer(text.lower().encode("utf-8"), np.uint8), n)
+    return _shingle_hashes(np.frombuffer(text.lower().encode("utf-8"), np.uint8), n, False)[0]
 
 
 def shingle_set(text: str, n: int) -> np.ndarray:

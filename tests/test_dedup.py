@@ -218,3 +218,97 @@ def test_coverage_with_a_floor_is_exact_above_it_and_below_it_otherwise() -> Non
             else:
                 assert got < floor and got <= exact
     assert checked == 1200 and 100 < above < 1100  # both sides of the floor were exercised
+
+
+def test_signature_of_a_sequence_is_that_of_its_set():
+    hasher = MinHasher(DedupConfig().minhash)
+    seqs = [shingle_sequence(t + "\n" + t[:300], 3) for t in BASES[:20]]  # repeated shingles
+    assert np.array_equal(hasher.signatures(seqs), hasher.signatures([np.unique(s) for s in seqs]))
+
+
+def test_shingles_folded_in_the_kernel_equal_str_lower():
+    """The kernel folds A-Z itself and leaves any other non-ASCII letter to str.lower()."""
+    from pipelines.shingles import _shingle_hashes
+
+    separators = [*range(0xA0, 0xC0), *range(0x2000, 0x2080), *range(0x3000, 0x3040)]
+    assert all(chr(c).lower() == chr(c) for c in separators)  # why skipping lower() is safe
+    odd = [
+        "ÉCOLE Straße İstanbul ΣΟΦΊΑ Ǆemal 5 \u212aelvin",  # letters lower() folds, some to ASCII
+        "“Quoted” — A dash… nbsp\u00a0HERE «Guillemets» \u3000CJK\u3001 中文 Ünïcode",
+        "MiXeD_case 42 Words\u2070\u207f",
+        "",
+        "ONE",
+    ]
+    texts = odd + BASES[:40] + [t.upper() for t in BASES[:40]] + [t.title() for t in BASES[:10]]
+    for n in (1, 3, 5):
+        for t in texts:
+            ref = _shingle_hashes(np.frombuffer(t.lower().encode("utf-8"), np.uint8), n, False)[0]
+            assert np.array_equal(shingle_sequence(t, n), ref), (n, t[:40])
+
+
+def test_pool_coverages_equal_pair_coverage_on_real_texts():
+    """Batch verification (bit-filter bound, then the exact count) gives pair_coverage's
+    value wherever it reaches the floor, and stays below the floor elsewhere."""
+    from bench.corpus import make_corpus
+    from pipelines.verify import ShinglePool, pair_coverage
+
+    docs = sorted(make_corpus(7), key=lambda d: d.story)[:70]  # copies next to their story
+    texts = [d.text for d in docs] + ["", "one", "two words"]
+    checked = above = filtered = 0
+    for n in (2, 3, 5):
+        seqs = [shingle_sequence(t, n) for t in texts]
+        sets = [np.unique(s) for s in seqs]
+        pool = ShinglePool(seqs)
+        for floor in (0.5, 0.75, 0.9):
+            for i in range(len(seqs)):
+                others = np.arange(i + 1, len(seqs))
+                got = pool.pair_coverages(i, others, n, floor)
+                for o, g in zip(others.tolist(), got.tolist()):
+                    exact = pair_coverage(seqs[i], sets[i], seqs[o], sets[o], n)
+                    checked += 1
+                    if exact >= floor:
+                        above += 1
+                        assert g == exact
+                    else:
+                        assert g < floor and g <= exact
+                        filtered += g == 0.0 < exact
+    # both sides of the floor, and the filter's shortcut, were exercised
+    assert checked == 3 * 3 * 73 * 72 // 2 and 500 < above < checked // 4 and filtered > checked // 10
+
+
+def test_equal_coverage_goes_to_the_first_article_id(tmp_path):
+    """A teaser wholly inside two stories (coverage 1.0 each): the tie is broken by article_id,
+    not by landing order, within a batch and across runs."""
+    words = [t.split() for t in BASES[30:33]]
+    teaser = " ".join(words[0][:100])
+    stories = [teaser + "\n" + " ".join(w[:60]) for w in words[1:]]
+    urls = ["https://x.example/s", "https://y.example/s"]
+    if art(urls[0], "").article_id < art(urls[1], "").article_id:
+        urls.reverse()  # the story landing first has the larger article_id
+    for runs in (1, 2):
+        with Deduper.open(tmp_path / f"state{runs}", Settings(data_dir=tmp_path)) as dd:
+            x, y = art(urls[0], stories[0], 1), art(urls[1], stories[1], 2)
+            copy = art("https://t.example/teaser", teaser, 3)
+            batches = [[x, y, copy]] if runs == 1 else [[x, y], [copy]]
+            results = [land(dd, b, f"r{i}") for i, b in enumerate(batches)]
+            rows = [r for res in results for r in res.rows]
+            assert [r.is_duplicate for r in rows] == [False, False, True]
+            assert results[-1].stats["near"] == 1 and results[-1].stats["verified_pairs"] == (3 if runs == 1 else 2)
+            assert rows[2].duplicate_of == y.article_id < x.article_id
+
+
+def test_earlier_in_batch_equals_pairwise_definition():
+    from pipelines.dedup import _earlier_in_batch
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n, bands = int(rng.integers(0, 25)), int(rng.integers(1, 5))
+        keys = rng.integers(0, int(rng.integers(1, 30)), (n, bands)).astype(np.int64)
+        ids = [f"a{int(x)}" for x in rng.integers(0, 30, n)]
+        ok = (rng.random(n) < 0.8).tolist()
+        want: dict[int, set[str]] = {}
+        for i in range(n):
+            for j in range(i):
+                if ok[i] and ok[j] and set(keys[i].tolist()) & set(keys[j].tolist()):
+                    want.setdefault(i, set()).add(ids[j])
+        assert _earlier_in_batch(keys, ids, ok) == want
