@@ -29,9 +29,11 @@ import math
 import re
 from dataclasses import dataclass
 
+from lxml import etree
+
 from .classify_signals import Signals, parse_html, read_signals
 
-__all__ = ["PageKind", "classify_page"]
+__all__ = ["PageKind", "classify_page", "classify_tree"]
 
 MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"\x1f\x8b", b"PK\x03", b"\x00\x00\x00")
 HTML_START = re.compile(rb"<(!doctype html|html|head|body|div|p|title|meta)\b", re.I)
@@ -59,7 +61,20 @@ def classify_page(url: str, body: bytes, content_type: str = "text/html") -> Pag
     other = _sniff_other(body, content_type)
     if other:
         return PageKind("other", other, 0.0)
-    tree = parse_html(body)
+    return _classify_html(url, parse_html(body))
+
+
+def classify_tree(url: str, body: bytes, tree: etree._Element | None, content_type: str = "text/html") -> PageKind:
+    """`classify_page(url, body, content_type)` on `tree`, the page already parsed by
+    `trafilatura.utils.load_html(body)` (as `classify_page` parses it) and not changed
+    since; `tree` is only read."""
+    other = _sniff_other(body, content_type)
+    if other:
+        return PageKind("other", other, 0.0)
+    return _classify_html(url, tree)
+
+
+def _classify_html(url: str, tree: etree._Element | None) -> PageKind:
     if tree is None:
         return PageKind("other", "empty", 0.0)
     return _decide(read_signals(url, tree))
@@ -100,8 +115,9 @@ def _decide(sig: Signals) -> PageKind:
     if sig.main_words < 120 and not strong and (ERROR_TITLE.search(sig.title) or ERROR_TITLE.search(sig.headline)):
         return PageKind("other", "error_page", 0.02)
     # A login box in the header is common; a page that is little but the box is a wall.
-    if (sig.password or LOGIN_TEXT.search(sig.first_prose)) and sig.main_words < 40 and not strong \
-            and sig.teasers < 3:
+    # (The text search last: it costs more than the rest of the decision.)
+    if sig.main_words < 40 and not strong and sig.teasers < 3 \
+            and (sig.password or LOGIN_TEXT.search(sig.first_prose)):
         return PageKind("other", "login_form", 0.02)
 
     points: dict[str, float] = {}

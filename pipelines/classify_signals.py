@@ -2,16 +2,25 @@
 
 The evidence `pipelines.classify` weighs: structured data about the page itself,
 its headline block, the longest run of prose, and how much of it is a listing.
+
+Reading never changes the tree, so one parsed for something else can be reused
+(`pipelines.classify.classify_tree`). It runs once per
+page, so it keeps Python work per element small: text and attribute values come
+from compiled XPath (C), costly checks run only where their answer can matter.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import islice
 from urllib.parse import urlsplit
 
 from lxml import etree
+from trafilatura.utils import load_html
 
 __all__ = ["Signals", "parse_html", "read_signals"]
 
@@ -28,10 +37,6 @@ MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 # A visible date in a dateline: "3 November 2026", "Nov. 3, 2026", "2026-11-03", "03.11.2026".
 DATE_TEXT = re.compile(rf"\b(\d{{1,2}} {MONTH},? \d{{4}}|{MONTH} \d{{1,2}},? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}"
                        rf"|\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}})\b", re.I)
-# Candidates for a byline or a visible dateline near the h1: marked-up authors, and
-# short p/span lines ("By Ana Ruiz", "3 November 2026") that carry no markup.
-BYLINE_XPATH = (".//*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
-                " or contains(@class, 'author') or contains(@class, 'Author')] | .//p | .//span")
 DATE_META = {
     "article:published_time", "og:article:published_time", "date", "pubdate", "publishdate",
     "dc.date", "dc.date.issued", "dcterms.date", "sailthru.date", "parsely-pub-date",
@@ -42,10 +47,27 @@ SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "head", "nav", "f
 # Boxes beside the story (related, most read, editor's picks): their prose is
 # someone else's teaser, so it never counts towards the page's main text.
 # Matched per class/id token, at its start: "sidebar-second" is a box, "one-sidebar"
-# on <body> is a layout flag.
-ASIDE = re.compile(r"(sidebar|related|recommend|popular|promo|newsletter|trending|most-?read"
-                   r"|editors?-?(choice|picks)|teasers?|comments?)([-_]|$)", re.I)
+# on <body> is a layout flag. One search over "class id": a token starts after
+# whitespace (str.split's) and ends before whitespace or the end.
+ASIDE = re.compile(r"(?<!\S)(sidebar|related|recommend|popular|promo|newsletter|trending|most-?read"
+                   r"|editors?-?(choice|picks)|teasers?|comments?)(?:[-_]|(?!\S))", re.I)
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+PROSE_TAGS = {"p", "pre", "blockquote"}
+NO_RUN_TAGS = HEADINGS | {"li", "a", "button", "label"}  # their own text never starts a run of prose
+LONG_ID = re.compile(r"\d{5,}")
+TWO_DIGITS = re.compile(r"\d\d")
+
+# Compiled once: string() is "".join(itertext()) done in C, several times faster.
+_TEXT = etree.XPath("string()", smart_strings=False)
+# Attribute values straight from C: no element objects, and no XPath predicates
+# (libxml2 evaluates those slower than a Python loop). "/descendant::a" rather than
+# "//a": the same nodes, but libxml2 reads "//a" as a child step from every node.
+_PASSWORD = etree.XPath("boolean(descendant::input[@type='password'])")
+_A_RELS = etree.XPath("/descendant::a/@rel", smart_strings=False)
+_LINK_RELS = etree.XPath("descendant::link/@rel", smart_strings=False)
+_ITEMTYPES = etree.XPath("/descendant::*/@itemtype", smart_strings=False)
+_SCRIPT_TYPES = etree.XPath("descendant::script/@type")  # smart strings: .getparent() is the script
+
 
 # Plain lxml elements: lxml.html's element classes cost a lookup per node.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
@@ -77,10 +99,13 @@ class Signals:
 
 
 def parse_html(body: bytes) -> etree._Element | None:
-    """The document tree, or None when there is no element at all."""
+    """The document tree as trafilatura parses it (`load_html`: the charset decoded
+    from the bytes, not left to libxml2's guess, which reads undeclared UTF-8 as
+    Latin-1), or None when there is no element at all. The same tree pass 1 of the
+    extraction has, so it can classify that one (`classify.classify_tree`)."""
     try:
-        return etree.fromstring(body, _PARSER)
-    except (etree.LxmlError, ValueError):
+        return load_html(body)
+    except (etree.LxmlError, ValueError, TypeError):
         return None
 
 
@@ -93,9 +118,10 @@ def read_signals(url: str, tree: etree._Element) -> Signals:
 
 
 def _read_jsonld(tree: etree._Element, sig: Signals) -> None:
-    for script in tree.iterfind(".//script[@type]"):
-        if "ld+json" not in (script.get("type") or "").lower():
+    for kind in _SCRIPT_TYPES(tree):
+        if "ld+json" not in kind.lower():
             continue
+        script = kind.getparent()
         try:
             items = _top_items(json.loads(script.text or ""))
         except (ValueError, RecursionError):  # broken or absurdly nested JSON-LD: no evidence
@@ -141,7 +167,7 @@ def _types(item: object) -> set[str]:
 
 
 def _read_meta(tree: etree._Element, sig: Signals) -> None:
-    for meta in tree.iterfind(".//meta"):
+    for meta in tree.iterdescendants("meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
         value = (meta.get("content") or "").strip()
         if not value:
@@ -152,11 +178,11 @@ def _read_meta(tree: etree._Element, sig: Signals) -> None:
             sig.has_date = True
         elif key in ("author", "article:author", "sailthru.author", "parsely-author", "byl"):
             sig.has_byline = True
-    sig.paginated = sig.paginated or bool(tree.xpath("//a[@rel='next' or @rel='prev']"))
-    title = tree.find(".//title")
+    sig.paginated = sig.paginated or any(rel in ("next", "prev") for rel in _A_RELS(tree))
+    title = next(tree.iterdescendants("title"), None)
     sig.title = (_text(title) if title is not None else "").strip()[:200]
-    for link in tree.iterfind(".//link[@rel]"):
-        rel = link.get("rel", "").lower()
+    for rel in _LINK_RELS(tree):
+        rel = rel.lower()
         if rel in ("next", "prev"):
             sig.paginated = True
         elif rel == "author":
@@ -167,9 +193,10 @@ def _read_body(url: str, tree: etree._Element, sig: Signals) -> None:
     host = _host(url)
     sig.paginated = sig.paginated or bool(PAGINATION_URL.search(url))
     sig.slug_url = _article_like(url, host)
-    walk = _Walk(host)
-    body = tree.find(".//body")
-    walk.visit(body if body is not None else tree, in_link=False, aside=False)
+    body = next(tree.iterdescendants("body"), None)
+    root = body if body is not None else tree
+    walk = _Walk(host, has_inputs=next(root.iter("input"), None) is not None)
+    walk.visit(root, in_link=False, aside=False)
     walk.finish()
     sig.main_words = walk.best
     sig.main_apart = walk.best_apart and walk.h1_count > 0
@@ -179,15 +206,20 @@ def _read_body(url: str, tree: etree._Element, sig: Signals) -> None:
     sig.first_prose, sig.headline = walk.first_prose, walk.headline
     sig.headline_dated = walk.headline_date and walk.headline_byline
     sig.microdata_articles = sum(
-        1 for t in tree.xpath("//@itemtype") if t.rsplit("/", 1)[-1].strip().lower() in ARTICLE_TYPES
+        1 for t in _ITEMTYPES(tree) if t.rsplit("/", 1)[-1].strip().lower() in ARTICLE_TYPES
     )
 
 
 class _Walk:
     """One pass over the body in document order, skipping nav/footer/script subtrees."""
 
-    def __init__(self, host: str) -> None:
+    __slots__ = ("article_hrefs", "best", "best_apart", "first_prose", "h1_count", "h1_teasers", "h1s", "has_inputs",
+                 "headline", "headline_byline", "headline_date", "host", "link_words", "password", "run",
+                 "run_apart", "seen", "teasers", "text_words")
+
+    def __init__(self, host: str, has_inputs: bool = True) -> None:
         self.host = host
+        self.has_inputs = has_inputs  # no <input> under the root: no password box to look for
         self.run = self.best = 0  # current and longest run of prose
         self.run_apart = self.best_apart = False
         self.h1_teasers: int | None = None  # teasers seen before the first h1
@@ -195,67 +227,107 @@ class _Walk:
         self.article_hrefs: set[str] = set()
         self.password = self.headline_date = self.headline_byline = False
         self.first_prose = self.headline = ""
+        self.h1s: list[etree._Element] = []  # their context is read after the walk
+        # The walk's elements, kept so that reading the h1s' context reuses them
+        # (a new lxml.html element costs a Python class lookup).
+        self.seen: list[list[etree._Element]] = []
 
     def visit(self, el: etree._Element, in_link: bool, aside: bool) -> bool:
-        """Count `el`'s subtree; True if `el` is a linked headline (a teaser's title)."""
-        tag = el.tag if isinstance(el.tag, str) else ""
-        headline = False
-        aside = aside or tag == "aside" or tag not in ("body", "main", "article") and any(
-            ASIDE.match(token) for token in f"{el.get('class', '')} {el.get('id', '')}".split())
+        """Count `el`'s subtree; True if `el` is a linked headline (a teaser's title).
+
+        `aside`: under a box beside the story; looked up only where it can matter.
+        """
+        tag = el.tag
+        if tag.__class__ is not str:
+            tag = ""
         if tag in SKIP_TAGS:
-            if el.find(".//input[@type='password']") is not None:
+            if self.has_inputs and len(el) and _PASSWORD(el):
                 self.password = True
             return False
+        headline = False
         if tag == "a":
-            self._link(el)
+            self._link(el, _words(_text(el)))
             in_link = True
-            heading = next((h for h in el.iter(*HEADINGS)), None)
+            heading = next(el.iter(*HEADINGS), None) if len(el) else None
             if heading is not None and _words(_text(heading)) >= 3:
                 headline = True
                 self.teasers += 1
                 self._break()
         elif tag in HEADINGS:
-            if tag == "h1":
-                self.h1_count += 1
-                if self.h1_teasers is None:
-                    self.h1_teasers = self.teasers
-                    self.headline = _text(el).strip()[:200]
-                self._headline_context(el)
-            link = None if in_link else el.find(".//a[@href]")  # a wrapping link counted it
-            if link is not None and _words(_text(link)) >= 3:
-                headline = True
-                self.teasers += 1
-                self._break()  # a linked headline starts a new teaser
-        elif tag == "article" and len(el.xpath(".//p")) < 6:
+            headline = self._heading(el, tag, in_link)
+        elif tag == "article" and _fewer(el, "p", 6):
             self._break()  # a teaser card
         elif tag == "input" and (el.get("type") or "").lower() == "password":
             self.password = True
-        if tag in ("p", "pre", "blockquote") and not in_link:
-            prose = _prose_words(el)
-            self.text_words += prose
-            if len(self.first_prose) < 500:
-                self.first_prose += " " + _text(el)
-            if prose >= 8 and not aside:
-                self._add(prose)
-            for child in el:  # links only: the prose is counted
-                if isinstance(child.tag, str) and child.tag == "a":
-                    self._link(child)
+        if in_link:  # a link's text is never prose: only links, headings and boxes inside count
+            for child in el:
+                self.visit(child, True, aside)
+            return headline
+        if tag in PROSE_TAGS:
+            self._prose(el, aside)
             return False
-        if not in_link:
-            # Text directly in a div/td (<br>-separated posts) is prose too.
-            own = _words(el.text or "") + sum(_words(c.tail or "") for c in el)
-            self.text_words += own
-            if own >= 8 and not aside and tag not in HEADINGS and tag not in ("li", "a", "button", "label"):
-                self._add(own)
+        # Text directly in a div/td (<br>-separated posts) is prose too.
+        text = el.text
+        own = len(text.split()) if text else 0
+        children = list(el) if len(el) else ()
+        if children:
+            self.seen.append(children)
+        for child in children:
+            text = child.tail
+            if text:
+                own += len(text.split())
+        self.text_words += own
+        prose = own >= 8 and tag not in NO_RUN_TAGS
+        if children or prose:
+            aside = aside or _boxed(el, tag)
+        if prose and not aside:
+            self._add(own)
         card = False
-        for child in el:
+        for child in children:
             # After a teaser title, the rest of a small card is its summary, not a story.
-            if self.visit(child, in_link, aside or card) and not card:
-                card = len(el.findall(".//p")) < 4
+            if self.visit(child, False, aside or card) and not card:
+                card = _fewer(el, "p", 4)
         return headline
 
-    def _link(self, a: etree._Element) -> None:
-        words = _words(_text(a))
+    def _heading(self, el: etree._Element, tag: str, in_link: bool) -> bool:
+        """Count a heading; True if it links to another page (a teaser's title)."""
+        if tag == "h1":
+            self.h1_count += 1
+            if self.h1_teasers is None:
+                self.h1_teasers = self.teasers
+                self.headline = _text(el).strip()[:200]
+            self.h1s.append(el)
+        # A wrapping link counted it already.
+        link = None if in_link or not len(el) else next(
+            (a for a in el.iterdescendants("a") if a.get("href") is not None), None)
+        if link is not None and _words(_text(link)) >= 3:
+            self.teasers += 1
+            self._break()  # a linked headline starts a new teaser
+            return True
+        return False
+
+    def _prose(self, p: etree._Element, aside: bool) -> None:
+        """A paragraph: its words outside links (inline links in a sentence still count
+        as prose), then its own links; its subtree is not walked further."""
+        text = _text(p)
+        total = len(text.split())
+        linked = 0
+        own_links = []
+        for a in p.iterdescendants("a") if len(p) else ():
+            words = _words(_text(a))
+            linked += words
+            if a.getparent() is p:
+                own_links.append((a, words))
+        prose = total - linked if linked < total * 0.5 else 0
+        self.text_words += prose
+        if len(self.first_prose) < 500:
+            self.first_prose += " " + text
+        if prose >= 8 and not (aside or _boxed(p, p.tag)):
+            self._add(prose)
+        for a, words in own_links:  # links only: the prose is counted
+            self._link(a, words)
+
+    def _link(self, a: etree._Element, words: int) -> None:
         self.link_words += words
         href = a.get("href") or ""
         if words >= 3 and _article_like(href, self.host):
@@ -271,6 +343,11 @@ class _Walk:
 
     def finish(self) -> None:
         self._break()
+        # The flags are only read at the end, so the h1s' context can wait until now.
+        for h1 in self.h1s:
+            if self.headline_date and self.headline_byline:
+                break
+            self._headline_context(h1)
 
     def _break(self) -> None:
         if self.run > self.best:
@@ -278,39 +355,106 @@ class _Walk:
         self.run = 0
 
     def _headline_context(self, h1: etree._Element) -> None:
-        """A date or byline beside the page headline (not one per teaser of a listing)."""
-        node = h1
+        """A date or byline beside the page headline (not one per teaser of a listing).
+
+        Looks below the h1's parent, then below up to three ancestors more. Each level
+        only looks at what the level below did not: both flags only ever turn on, and
+        an element judged once is judged the same again. (Plain iteration: the XPath
+        predicates this replaces cost more than a Python loop over the same elements.)
+        """
+        below, node = None, h1.getparent()
         for _ in range(4):
-            node = node.getparent()
-            if node is None or _linked_headings(node):
-                return  # reached a listing: its dates and bylines are the teasers' own
-            if node.xpath(".//time[@datetime] | .//*[@itemprop='datePublished']"):
-                self.headline_date = True
-            for el in node.xpath(BYLINE_XPATH):
-                self.headline_byline = self.headline_byline or _is_byline(el)
-                if not self.headline_date and DATE_TEXT.search(el.text or ""):
-                    self.headline_date = _words(_text(el)) <= 25
-            if self.headline_date and self.headline_byline:
+            if node is None:
                 return
+            roots = [child for child in node if child is not below]
+            if _listing(node, roots, below):
+                return  # reached a listing: its dates and bylines are the teasers' own
+            for el in _region(roots, below):
+                tag, itemprop = el.tag, el.get("itemprop")
+                if not self.headline_date and (itemprop == "datePublished"
+                                               or tag == "time" and el.get("datetime") is not None):
+                    self.headline_date = True
+                # Candidates: marked-up authors, and p/span lines ("By Ana Ruiz",
+                # "3 November 2026") that carry no markup.
+                if tag in ("p", "span") or itemprop == "author" or el.get("rel") == "author" \
+                        or _authorish(el.get("class")):
+                    self.headline_byline = self.headline_byline or _is_byline(el)
+                    if not self.headline_date and _dated_text(el.text):
+                        self.headline_date = _words(_text(el)) <= 25
+                if self.headline_date and self.headline_byline:
+                    return
+            below, node = node, node.getparent()
 
 
-def _linked_headings(node: etree._Element) -> int:
-    return len(node.xpath(".//h2[.//a] | .//h3[.//a] | .//h4[.//a] | .//a[.//h2 or .//h3 or .//h4]"))
+def _region(roots: list[etree._Element], below: etree._Element | None) -> Iterator[etree._Element]:
+    """The elements a level adds: `roots` and all below them, and `below` itself."""
+    if below is not None:
+        yield below
+    for root in roots:
+        yield from root.iter(etree.Element)
+
+
+def _listing(node: etree._Element, roots: list[etree._Element], below: etree._Element | None) -> bool:
+    """A heading with a link inside, or a link with a heading inside, among the
+    elements `_region` yields (all of them strictly below `node`)."""
+    if below is not None and _linked_heading(below):
+        return True
+    for root in roots:
+        for heading in root.iter("h2", "h3", "h4"):
+            if next(heading.iter("a"), None) is not None:
+                return True
+            for parent in heading.iterancestors():
+                if parent is node:
+                    break
+                if parent.tag == "a":
+                    return True
+    return False
+
+
+def _linked_heading(el: etree._Element) -> bool:
+    if el.tag in ("h2", "h3", "h4"):
+        return next(el.iter("a"), None) is not None
+    return el.tag == "a" and next(el.iter("h2", "h3", "h4"), None) is not None
+
+
+def _dated_text(text: str | None) -> bool:
+    # Every date DATE_TEXT knows has two digits in a row; most text has none, and
+    # looking for them costs a tenth of DATE_TEXT's search.
+    return bool(text) and TWO_DIGITS.search(text) is not None and DATE_TEXT.search(text) is not None
+
+
+def _authorish(cls: str | None) -> bool:
+    return bool(cls) and ("byline" in cls or "author" in cls or "Author" in cls)
+
+
+def _boxed(el: etree._Element, tag: str) -> bool:
+    """`el` opens a box beside the story: an <aside>, or a class/id token naming one."""
+    if tag == "aside":
+        return True
+    if tag in ("body", "main", "article"):
+        return False
+    cls, ident = el.get("class"), el.get("id")
+    return bool((cls or ident) and _names_box(f"{cls or ''} {ident or ''}"))
+
+
+@lru_cache(maxsize=8192)
+def _names_box(names: str) -> bool:
+    """Cached: a site repeats its class names on every page."""
+    return ASIDE.search(names) is not None
+
+
+def _fewer(el: etree._Element, tag: str, n: int) -> bool:
+    """Fewer than `n` `tag` descendants (stops counting at n)."""
+    return not len(el) or len(list(islice(el.iterdescendants(tag), n))) < n
 
 
 def _text(el: etree._Element) -> str:
-    return "".join(el.itertext())
+    """All the text below `el`, as "".join(el.itertext()): a leaf's own text, else in C."""
+    return _TEXT(el) if len(el) else el.text or ""
 
 
 def _words(text: str) -> int:
     return len(text.split())
-
-
-def _prose_words(p: etree._Element) -> int:
-    """Words of `p` outside links: inline links in a sentence still count as prose."""
-    total = _words(_text(p))
-    linked = sum(_words(_text(a)) for a in p.iterfind(".//a"))
-    return total - linked if linked < total * 0.5 else 0
 
 
 def _host(url: str) -> str:
@@ -324,16 +468,16 @@ def _article_like(href: str, host: str) -> bool:
     """A link whose path looks like a story: same site, a long slug or a long numeric id."""
     try:
         parts = urlsplit(href)
-        other = parts.hostname
+        other = parts.hostname if parts.netloc else None
     except ValueError:  # a malformed href ("http://[x") is no story link
         return False
     if other and host and not other.endswith(host.removeprefix("www.")):
         return False
-    last = [s for s in parts.path.split("/") if s]
+    last = parts.path.rstrip("/").rpartition("/")[2]  # the last non-empty segment
     if not last:
         return False
-    slug = last[-1].rsplit(".", 1)[0]
-    return slug.count("-") + slug.count("_") >= 3 or bool(re.search(r"\d{5,}", parts.path))
+    slug = last.rsplit(".", 1)[0]
+    return slug.count("-") + slug.count("_") >= 3 or bool(LONG_ID.search(parts.path))
 
 
 def _is_byline(el: etree._Element) -> bool:

@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from lxml import etree
+from trafilatura.utils import load_html
 
-from pipelines.classify import PageKind, classify_page
+from pipelines.classify import PageKind, classify_page, classify_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "data" / "extraction" / "dev"
@@ -176,7 +178,7 @@ def test_jsonld_graph_article_wins() -> None:
 def test_public_surface() -> None:
     import pipelines.classify
 
-    assert pipelines.classify.__all__ == ["PageKind", "classify_page"]
+    assert pipelines.classify.__all__ == ["PageKind", "classify_page", "classify_tree"]
 
 
 def test_score_is_a_probability() -> None:
@@ -194,6 +196,33 @@ def _dev_pages() -> list[tuple[str, bytes]]:
 def test_real_dev_articles_are_articles() -> None:
     wrong = [(url, r) for url, body in _dev_pages() if (r := classify_page(url, body)).kind != "article"]
     assert not wrong, wrong
+
+
+def _tree_pages() -> list[tuple[str, bytes]]:
+    """The pages above, real dev pages, and one with non-ASCII text and no charset."""
+    pages = [(f"https://harbor.example/{name}/", body) for name, body in sorted(HUBS.items())]
+    pages += [(f"https://harbor.example/{name}", body) for name, (body, _) in sorted(OTHERS.items())]
+    pages += [("https://harbor.example/story.php?id=12", _article(n)) for n in (2, 8)]
+    undeclared = _article(4).replace(b"<meta charset='utf-8'>", b"").replace(b"Council", "Cöuncil".encode())
+    pages.append(("https://harbor.example/news/coeuncil", undeclared))
+    return pages + (_dev_pages() if DEV.is_dir() else [])
+
+
+def test_classify_tree_matches_classify_page_and_leaves_the_tree_alone() -> None:
+    for url, body in _tree_pages():
+        tree = load_html(body)  # what pageparse has already parsed
+        before = None if tree is None else etree.tostring(tree)
+        assert classify_tree(url, body, tree) == classify_page(url, body), url
+        assert (None if tree is None else etree.tostring(tree)) == before, url
+
+
+def test_undeclared_utf8_is_read_as_utf8() -> None:
+    """No charset declared: the text is read as UTF-8 (libxml2 alone would guess Latin-1)."""
+    from pipelines.classify_signals import parse_html, read_signals
+
+    body = _article(4).replace(b"<meta charset='utf-8'>", b"").replace(b"Council", "Cöuncil".encode())
+    sig = read_signals("https://harbor.example/news/coeuncil", parse_html(body))
+    assert "Cöuncil" in sig.headline or "Cöuncil" in sig.title, (sig.title, sig.headline)
 
 
 @pytest.fixture(scope="module")
