@@ -22,10 +22,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import islice
 from pathlib import Path
 
 from pipelines.atomic import tmp_path
@@ -58,28 +57,35 @@ class DomainTemplates:
         if page_id in self.pages:
             return False
         self.pages.add(page_id)
+        counts, by_key = self.blocks, self.block_paths
         seen_paths: set[str] = set()
-        for b in blocks:
-            self.blocks[b.key] = self.blocks.get(b.key, 0) + 1
-            paths = self.block_paths.setdefault(b.key, {})
-            paths[b.path] = paths.get(b.path, 0) + 1
-            seen_paths.add(b.path)
+        for key, path, _ in blocks:
+            counts[key] = counts.get(key, 0) + 1
+            paths = by_key.get(key)
+            if paths is None:
+                by_key[key] = {path: 1}
+            else:
+                paths[path] = paths.get(path, 0) + 1
+            seen_paths.add(path)
+        path_pages = self.path_pages
         for p in seen_paths:
-            self.path_pages[p] = self.path_pages.get(p, 0) + 1
+            path_pages[p] = path_pages.get(p, 0) + 1
         return True
 
     def templated_paths(self) -> set[str]:
         """Containers seen on >= 3 pages whose content mostly repeats across pages."""
-        occ: Counter[str] = Counter()
-        rep: Counter[str] = Counter()
+        occ: dict[str, int] = {}
+        rep: dict[str, int] = {}
+        by_key = self.block_paths
         for key, n in self.blocks.items():
-            for path, c in self.block_paths[key].items():
-                occ[path] += c
-                if n >= 2:
-                    rep[path] += c
+            repeated = n >= 2
+            for path, c in by_key[key].items():
+                occ[path] = occ.get(path, 0) + c
+                if repeated:
+                    rep[path] = rep.get(path, 0) + c
         return {
             p for p, o in occ.items()
-            if self.path_pages.get(p, 0) >= MIN_PATH_PAGES and rep[p] >= PATH_REPEAT_SHARE * o
+            if self.path_pages.get(p, 0) >= MIN_PATH_PAGES and rep.get(p, 0) >= PATH_REPEAT_SHARE * o
         }
 
     def sitewide_keys(self) -> set[str]:
@@ -93,8 +99,10 @@ class DomainTemplates:
             return set()
         if paths is None:
             paths = self.templated_paths()
+        if not isinstance(paths, (set, frozenset)):
+            paths = set(paths)
         out = self.sitewide_keys()
-        out.update(k for k, ps in self.block_paths.items() if all(p in paths for p in ps))
+        out.update(k for k, ps in self.block_paths.items() if ps.keys() <= paths)  # subset test in C
         return out
 
     def to_json(self) -> dict[str, object]:
@@ -102,18 +110,18 @@ class DomainTemplates:
         if len(blocks) > MAX_BLOCKS:
             keep = sorted(blocks, key=lambda k: (-blocks[k], k))[:MAX_BLOCKS]
             blocks = {k: blocks[k] for k in keep}
-        paths = sorted({p for k in blocks for p in self.block_paths[k]} | set(self.path_pages))
-        index = {p: i for i, p in enumerate(paths)}
+        keys = sorted(blocks)
+        by_key = self.block_paths
+        paths = sorted(set(self.path_pages).union(*map(by_key.__getitem__, keys)))  # the unions in C
+        index = {p: str(i) for i, p in enumerate(paths)}
+        shared: dict[tuple[int, str, int], list] = {}
         return {
             "version": VERSION,
             "domain": self.domain,
             "pages": sorted(self.pages)[-MAX_PAGES:],
             "paths": paths,
             "path_pages": [self.path_pages.get(p, 0) for p in paths],
-            "blocks": {
-                k: [n, {str(index[p]): c for p, c in sorted(self.block_paths[k].items())}]
-                for k, n in sorted(blocks.items())
-            },
+            "blocks": {k: _block_json(blocks[k], by_key[k], index, shared) for k in keys},
             "texts": dict(sorted(self.texts.items())),
         }
 
@@ -124,11 +132,30 @@ class DomainTemplates:
         paths = data["paths"]
         t = cls(data["domain"], set(data["pages"]))
         t.path_pages = {p: n for p, n in zip(paths, data["path_pages"], strict=True) if n}
+        named = {str(i): p for i, p in enumerate(paths)}.get  # "3" -> paths[3] without int()
         for k, (n, by_path) in data["blocks"].items():
             t.blocks[k] = n
-            t.block_paths[k] = {paths[int(i)]: c for i, c in by_path.items()}
+            t.block_paths[k] = {(named(i) or paths[int(i)]): c for i, c in by_path.items()}
         t.texts = dict(data.get("texts", {}))
         return t
+
+
+def _block_json(n: int, by_path: dict[str, int], index: dict[str, str],
+                shared: dict[tuple[int, str, int], list]) -> list:
+    """A block as stored, [pages, {path index: pages}]. Most blocks have one path and few
+    distinct counts: their lists are built once and shared (json writes each use)."""
+    if len(by_path) == 1:
+        for p, c in by_path.items():
+            got = shared.get((n, p, c))
+            if got is None:
+                got = shared[n, p, c] = [n, {index[p]: c}]
+            return got
+    return [n, {index[p]: c for p, c in sorted(by_path.items())}]
+
+
+def _pairs(words: list[str]) -> list[str]:
+    """Adjacent word pairs, "a b" (joined in C)."""
+    return list(map(" ".join, zip(words, islice(words, 1, None))))
 
 
 @dataclass(slots=True)
@@ -145,33 +172,40 @@ class Filter:
     repeated: frozenset[str] = frozenset()
     texts: tuple[str, ...] = ()  # normalized, longest first
     paths: frozenset[str] = frozenset()  # templated containers
-    # texts' positions by their first two words (a domain can hold thousands of texts):
-    # a line is only compared with the texts whose opening and closing word pairs it holds
-    by_head: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
-    tails: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # A domain can hold thousands of texts, so a line is only compared with the texts all
+    # of whose word pairs it may hold: a text of two words or more is filed under its
+    # longest word pair (long words are the rarer ones; the opening pair of a shared lead-in,
+    # "officials in", would match many lines) with its first and last pairs, a one-word
+    # text under that word.
+    by_pair: dict[str, tuple[tuple[int, str, str], ...]] = field(default_factory=dict, compare=False, repr=False)
+    by_word: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
     padded: tuple[str, ...] = field(default=(), compare=False, repr=False)  # " text ", as searched
 
     def __post_init__(self) -> None:
-        heads: dict[str, list[int]] = {}
-        tails = []
+        by_pair: dict[str, list[tuple[int, str, str]]] = {}
+        by_word: dict[str, list[int]] = {}
         for i, t in enumerate(self.texts):
-            words = t.split(" ")
-            tails.append(" ".join(words[-2:]))
-            if t:
-                heads.setdefault(" ".join(words[:2]), []).append(i)
-        self.by_head = {h: tuple(ix) for h, ix in heads.items()}
-        self.tails = tuple(tails)
+            if " " in t:
+                pairs = _pairs(t.split(" "))
+                by_pair.setdefault(max(pairs, key=len), []).append((i, pairs[0], pairs[-1]))
+            elif t:
+                by_word.setdefault(t, []).append(i)
+        self.by_pair = {p: tuple(ix) for p, ix in by_pair.items()}
+        self.by_word = {w: tuple(ix) for w, ix in by_word.items()}
         self.padded = tuple(f" {t} " for t in self.texts)
 
     def _candidates(self, words: list[str], after: int) -> list[int]:
         """Positions (> `after`, ascending: longest first) of the texts that may occur in
-        the line of `words`: one-word texts among its words, longer ones whose first and
-        last word pairs are among its word pairs."""
-        get, tails = self.by_head.get, self.tails
-        pairs = {f"{a} {b}" for a, b in pairwise(words)}
-        found = {i for w in set(words) for i in get(w, ()) if i > after}
-        found.update(i for pair in pairs for i in get(pair, ()) if i > after and tails[i] in pairs)
-        return sorted(found)
+        the line of `words`: one-word texts among its words, longer ones whose longest pair,
+        first and last pairs are among its word pairs."""
+        pairs = set(_pairs(words))
+        by_pair = self.by_pair
+        found = [i for p in by_pair.keys() & pairs for i, first, last in by_pair[p]
+                 if i > after and first in pairs and last in pairs]
+        if self.by_word:
+            found += [i for w in self.by_word.keys() & set(words) for i in self.by_word[w] if i > after]
+        found.sort()
+        return found
 
     def is_template(self, line: str, where: dict[str, str] | None = None, norm: str | None = None,
                     key: str | None = None) -> bool:
@@ -198,8 +232,10 @@ class Filter:
                 rest = rest.replace(t, " ")
                 cut = True
                 todo, k = self._candidates(rest.split(), i), 0
+        if not cut:
+            return False
         left = rest.split()
-        return cut and (len(left) < 3 or len(left) < 0.25 * (norm.count(" ") + 1))
+        return len(left) < 3 or len(left) < 0.25 * (norm.count(" ") + 1)
 
     def apply(self, lines: list[str], where: dict[str, str] | None = None) -> tuple[list[str], set[str]]:
         """(kept lines, keys of the dropped ones)."""
