@@ -52,11 +52,12 @@ from flows.tasks import (
 )
 from pipelines import ahead
 from pipelines.dedup import Deduper
-from pipelines.extract import parse_all
+from pipelines.extract import Learned, parse_all
 from pipelines.lifetime import die_with_parent
 from pipelines.markers import is_done
 from pipelines.models import Dropped, Page
 from pipelines.pageparse import Parsed
+from pipelines.templates import Filter, TemplateStore
 from pipelines.warc_read import ReadStats, is_transient, read_error_reason, read_pages
 
 PAGES_PER_BATCH = 2000  # bounds memory; template learning also keeps state across batches
@@ -81,6 +82,7 @@ class Batch:
     pages: list[Page] = field(default_factory=list)
     parsed: list[Parsed | Dropped] | None = None  # pass 1, one per page, once done
     ident: dict[int, tuple[str, str]] | None = None  # (domain, page id) of the parsed pages, by index
+    filters: dict[str, Filter] | None = None  # templates learned with this batch, by domain (else pass 2 learns)
     closed: list[str] = field(default_factory=list)  # files whose last chunk is in this batch
 
 
@@ -232,10 +234,16 @@ def _reader_main(paths: list[str], q, source_label: str | None, parent: int) -> 
 
 
 def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals) -> Iterator[Batch]:
-    """Each batch with its pass 1 done; the next batch's runs (pipelines.ahead) while
-    the caller lands this one. A failed look-ahead is redone here: no page is lost."""
-    def start(batch: Batch | None) -> ahead.Job | None:
-        return ahead.start(batch.pages, ctx.settings) if batch is not None and batch.pages else None
+    """Each batch with its pass 1 done and its templates learned; the next batch's pass 1
+    runs (pipelines.ahead) while the caller lands this one, cutting the templates known
+    by then. A failed look-ahead is redone here: no page is lost."""
+    learned = Learned(TemplateStore(ctx.data.state))
+
+    def start(batch: Batch | None) -> tuple[ahead.Job, dict] | None:
+        if batch is None or not batch.pages:
+            return None
+        cuts = learned.cuts(batch.pages)
+        return ahead.start(batch.pages, ctx.settings, cuts), cuts
 
     job = None
     try:
@@ -245,23 +253,27 @@ def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals
             batch = nxt
             if batch.pages:
                 started = time.monotonic()
-                done = job.result() if job is not None else None
+                done = job[0].result() if job is not None else None
                 if done is None:
-                    if job is not None and job.error:
-                        get_run_logger().warning("%s; pass 1 of this batch runs again here", job.error)
+                    if job is not None and job[0].error:
+                        get_run_logger().warning("%s; pass 1 of this batch runs again here", job[0].error)
                         totals.counts["pass1_redone"] += 1
                     stats: dict[str, float] = {}
-                    first, ident = parse_all(batch.pages, ctx.settings, stats)
+                    first, ident = parse_all(batch.pages, ctx.settings, stats, job[1] if job else None)
                     done = first, ident, stats
                 batch.parsed, batch.ident, stats = done
-                totals.seconds["extract"] += time.monotonic() - started  # waited for (overlap not counted)
                 totals.seconds["extract/pass1"] += stats.get("seconds/parse", 0.0)
+                # learned before the next batch's pass 1 starts, so that one cuts these templates
+                batch.filters = learned.learn(batch.pages, batch.parsed, batch.ident)
+                if learned.store.unreadable:  # read as empty: relearned, not an error
+                    totals.counts["templates_state_unreadable"] = len(learned.store.unreadable)
+                totals.seconds["extract"] += time.monotonic() - started  # waited for (overlap not counted)
             nxt = next(batches, None)
             job = start(nxt)
             yield batch
     finally:
         if job is not None:
-            job.cancel()
+            job[0].cancel()
 
 
 # ---- Dask: read + pass 1 on the cluster -----------------------------------------------
@@ -315,7 +327,7 @@ def _process_batch(ctx: RunContext, deduper: Deduper, batch: Batch, totals: Stag
         totals.source(p.source)["pages"] += 1
 
     started = time.monotonic()
-    extracted = extract(ctx, quote(pages), quote(batch.parsed), quote(batch.ident)) if pages else None
+    extracted = extract(ctx, quote(pages), quote(batch.parsed), quote(batch.ident), quote(batch.filters)) if pages else None
     totals.seconds["extract"] += time.monotonic() - started
     articles = []
     if extracted is not None:
@@ -326,6 +338,8 @@ def _process_batch(ctx: RunContext, deduper: Deduper, batch: Batch, totals: Stag
         if len(articles) < len(extracted.articles):
             totals.dropped["extract/outside_date_window"] += len(extracted.articles) - len(articles)
         totals.counts["articles_extracted"] += len(extracted.articles)
+        # pages whose first body was mostly template, extracted again without it
+        totals.counts["pages_extracted_twice"] += int(extracted.stats.get("reparsed", 0))
 
     started = time.monotonic()
     rows = []

@@ -34,6 +34,7 @@ from pipelines.models import Article, Dropped, Page
 from pipelines.pageparse import Parsed, parse_page, warm_up
 from pipelines.settings import Settings
 from pipelines.store import write_articles
+from pipelines.templates import Filter
 from pipelines.urls import normalize_url
 from pipelines.warc_read import ReadStats, is_transient, read_error_reason, read_pages
 
@@ -177,9 +178,10 @@ def parse_warc(path: str, source_label: str | None) -> ParsedFile:
 
 @task(name="extract", cache_policy=NO_CACHE)
 def extract(ctx: RunContext, pages: list[Page], first: list[Parsed | Dropped],
-            ident: dict[int, tuple[str, str]] | None = None) -> ExtractResult:
-    """Pass 2 of a batch whose pass 1 (`first`) is done: templates learned, rows built."""
-    return finish_pages(pages, first, ctx.data.state, ctx.settings, ctx.run_id, ident=ident)
+            ident: dict[int, tuple[str, str]] | None = None, filters: dict[str, Filter] | None = None) -> ExtractResult:
+    """Pass 2 of a batch whose pass 1 (`first`) is done: templates learned (unless the
+    caller did: `filters`), rows built."""
+    return finish_pages(pages, first, ctx.data.state, ctx.settings, ctx.run_id, ident=ident, filters=filters)
 
 
 def in_window(article: Article, since: date | None, until: date | None) -> bool:

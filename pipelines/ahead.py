@@ -7,7 +7,7 @@ pass 1 runs meanwhile, in a child forked from the flow's thread, which forks its
 workers from a process with no other thread. (Not a thread of the flow: a worker
 forked while another thread is inside lxml can inherit a held lock and hang.)
 
-    job = start(pages, settings)      # returns at once
+    job = start(pages, settings, cuts)      # returns at once
     ...                               # land the batch before
     first, ident, stats = job.result()   # None: the child failed; run pass 1 here
 
@@ -28,13 +28,14 @@ from multiprocessing.connection import Connection
 from pipelines.extract import parse_all
 from pipelines.lifetime import die_with_parent
 from pipelines.models import Dropped, Page
-from pipelines.pageparse import Parsed
+from pipelines.pageparse import Cut, Parsed
 from pipelines.settings import Settings
 
 Pass1 = tuple[list[Parsed | Dropped], dict[int, tuple[str, str]], dict[str, float]]
 
 
-def _child(conn: Connection, reader: Connection, pages: list[Page], settings: Settings, parent: int) -> None:
+def _child(conn: Connection, reader: Connection, pages: list[Page], settings: Settings, cuts: dict[str, Cut],
+           parent: int) -> None:
     reader.close()  # the parent's end: ours would keep the pipe open if the parent died
     # Forked from the flow: Prefect's SIGTERM handler would raise in here on terminate().
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -42,7 +43,7 @@ def _child(conn: Connection, reader: Connection, pages: list[Page], settings: Se
     die_with_parent(parent)
     stats: dict[str, float] = {}
     try:
-        first, ident = parse_all(pages, settings, stats)
+        first, ident = parse_all(pages, settings, stats, cuts)
         payload = pickle.dumps(("ok", first, ident, stats), pickle.HIGHEST_PROTOCOL)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which runs pass 1 itself
         payload = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"[:300]), pickle.HIGHEST_PROTOCOL)
@@ -80,13 +81,13 @@ class Job:
         self.conn.close()
 
 
-def start(pages: list[Page], settings: Settings) -> Job:
-    """Fork the child that runs `parse_all(pages)`; the pages are inherited, not sent."""
+def start(pages: list[Page], settings: Settings, cuts: dict[str, Cut] | None = None) -> Job:
+    """Fork the child that runs `parse_all(pages, cuts)`; the pages are inherited, not sent."""
     ctx = mp.get_context("fork")
     conn, child = ctx.Pipe(duplex=False)
     # Not a daemon: a daemonic process may not fork its workers. `cancel` or `result`
     # always reaps it.
-    proc = ctx.Process(target=_child, args=(child, conn, pages, settings, os.getpid()), name="newsmill-pass1")
+    proc = ctx.Process(target=_child, args=(child, conn, pages, settings, cuts or {}, os.getpid()), name="newsmill-pass1")
     gc.freeze()  # as for the workers: the child's GC neither scans nor copies what we hold
     try:
         proc.start()

@@ -26,13 +26,13 @@ from pathlib import Path
 from pipelines.blocks import normalize, text_key
 from pipelines.metadata import Meta
 from pipelines.models import Article, Dropped, Page
-from pipelines.pageparse import Body, Parsed, parse_page, reparse_body, warm_up
+from pipelines.pageparse import Body, Cut, Parsed, parse_page, reparse_body, warm_up
 from pipelines.settings import Settings
 from pipelines.templates import DomainTemplates, Filter, TemplateStore, build_filter
 from pipelines.urls import domain_of, normalize_url, url_hash
 from pipelines.workers import run_tasks
 
-__all__ = ["MIN_WORDS", "ExtractResult", "extract_one", "extract_pages", "finish_pages", "parse_all"]
+__all__ = ["MIN_WORDS", "ExtractResult", "Learned", "extract_one", "extract_pages", "finish_pages", "parse_all"]
 
 MIN_WORDS = 20  # fewer body words than this: not an article ("too_short")
 
@@ -178,25 +178,62 @@ def _page_key(page: Page, parsed: Parsed) -> tuple[str, str]:
     return domain_of(page.url), _page_id(parsed.meta.canonical_url or page.url)
 
 
-def _parse_nth(pages: list[Page], job: int | tuple[int, frozenset[str], Meta]) -> Parsed | Body | Dropped:
+@dataclass
+class Learned:
+    """Template state across the batches of a run: the store, and each domain's latest
+    Filter (learned from a batch, or built from the stored state)."""
+
+    store: TemplateStore
+    filters: dict[str, Filter] = field(default_factory=dict)
+
+    def learn(self, pages: list[Page], first: list[Parsed | Dropped],
+              ident: dict[int, tuple[str, str]] | None = None) -> dict[str, Filter]:
+        """Count a batch's pass 1 into its domains' state (saved); their Filters."""
+        parsed = {i: p for i, p in enumerate(first) if isinstance(p, Parsed)}
+        ident = ident or {}
+        ident = {**{i: _page_key(pages[i], p) for i, p in parsed.items() if i not in ident}, **ident}
+        filters = learn(parsed, pages, self.store, ident)
+        self.filters.update(filters)
+        return filters
+
+    def cuts(self, pages: list[Page]) -> dict[str, Cut]:
+        """What pass 1 of `pages` may cut before extraction: the template of each of their
+        domains known so far (none for a domain not yet learned)."""
+        out = {}
+        for domain in {domain_of(p.url) for p in pages}:
+            flt = self.filters.get(domain)
+            if flt is None:
+                state = self.store.get(domain)
+                if len(state.pages) < 2:
+                    continue
+                flt = self.filters[domain] = build_filter(state)
+            if flt.keys or flt.paths:
+                out[domain] = (flt.keys, flt.paths)
+        return out
+
+
+def _parse_nth(pages: list[Page], cuts: dict[str, Cut],
+               job: int | tuple[int, frozenset[str], Meta]) -> Parsed | Body | Dropped:
     """A worker's task: the page at an index of the batch (inherited at fork, never sent),
     or, with the blocks to cut and the page's metadata, its body extracted again."""
     if isinstance(job, int):
-        return parse_page(pages[job])
+        page = pages[job]
+        return parse_page(page, cuts.get(domain_of(page.url)) if cuts else None)
     i, keys, meta = job
     return reparse_body(pages[i], keys, meta)
 
 
-def parse_all(pages: list[Page], settings: Settings,
-              stats: dict[str, float] | None = None) -> tuple[list[Parsed | Dropped], dict[int, tuple[str, str]]]:
+def parse_all(pages: list[Page], settings: Settings, stats: dict[str, float] | None = None,
+              cuts: dict[str, Cut] | None = None) -> tuple[list[Parsed | Dropped], dict[int, tuple[str, str]]]:
     """Pass 1 of every page in the worker pool: one result per page, and (domain, page id)
-    of each parsed page, noted while the workers go on (what learning needs)."""
+    of each parsed page, noted while the workers go on (what learning needs).
+    `cuts`: templates known before this batch, by domain (`Learned.cuts`)."""
     t0 = time.monotonic()
     stats = {} if stats is None else stats
     warm_up()
     first: list[Parsed | Dropped] = [Dropped("", "error")] * len(pages)
     ident: dict[int, tuple[str, str]] = {}
-    for out in run_tasks(partial(_parse_nth, pages), range(len(pages)), settings.worker_count,
+    for out in run_tasks(partial(_parse_nth, pages, cuts or {}), range(len(pages)), settings.worker_count,
                          settings.extract_timeout_s, settings.extract_max_mem_mb, stats):
         if not out.ok:
             first[out.index] = Dropped(pages[out.index].url, out.reason, out.detail)
@@ -209,28 +246,33 @@ def parse_all(pages: list[Page], settings: Settings,
 
 
 def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, run_id: str = "") -> ExtractResult:
-    """Pass 1 (`parse_all`), then `finish_pages`."""
+    """Pass 1 (`parse_all`, cutting the templates already stored), then `finish_pages`."""
     t0 = time.monotonic()
     pages = list(pages)
     stats: dict[str, float] = {}
-    first, ident = parse_all(pages, settings, stats)
-    result = finish_pages(pages, first, state_dir, settings, run_id, stats, ident)
+    learned = Learned(TemplateStore(state_dir))
+    first, ident = parse_all(pages, settings, stats, learned.cuts(pages))
+    result = finish_pages(pages, first, state_dir, settings, run_id, stats, ident,
+                          learned.learn(pages, first, ident))
     result.stats["seconds"] = time.monotonic() - t0
     return result
 
 
 def finish_pages(pages: list[Page], first: list[Parsed | Dropped], state_dir: Path, settings: Settings,
                  run_id: str = "", stats: dict[str, float] | None = None,
-                 ident: dict[int, tuple[str, str]] | None = None) -> ExtractResult:
+                 ident: dict[int, tuple[str, str]] | None = None,
+                 filters: dict[str, Filter] | None = None) -> ExtractResult:
     """Pass 2 on pass-1 results, wherever pass 1 ran (this pool, or Dask workers):
-    learn the domains' templates, re-extract pages a template hid the body of, build rows."""
+    learn the domains' templates (unless the caller did: `filters`), re-extract pages a
+    template hid the body of, build rows."""
     t0 = time.monotonic()
     stats = {} if stats is None else stats
     parsed = {i: p for i, p in enumerate(first) if isinstance(p, Parsed)}
     ident = {**{i: _page_key(pages[i], p) for i, p in parsed.items() if i not in (ident or {})}, **(ident or {})}
-    store = TemplateStore(state_dir)
-    filters = learn(parsed, pages, store, ident)
-    stats["templates/state_unreadable"] = len(store.unreadable)
+    if filters is None:
+        learned = Learned(TemplateStore(state_dir))
+        filters = learned.learn(pages, first, ident)
+        stats["templates/state_unreadable"] = len(learned.store.unreadable)
     jobs: dict[int, frozenset[str]] = {}
     masks: dict[int, list[bool]] = {}
     for i, p in parsed.items():
@@ -242,7 +284,7 @@ def finish_pages(pages: list[Page], first: list[Parsed | Dropped], state_dir: Pa
         if keys:
             jobs[i] = keys
     order = sorted(jobs)
-    for out in run_tasks(partial(_parse_nth, pages), [(i, jobs[i], parsed[i].meta) for i in order],
+    for out in run_tasks(partial(_parse_nth, pages, {}), [(i, jobs[i], parsed[i].meta) for i in order],
                          settings.worker_count, settings.extract_timeout_s, settings.extract_max_mem_mb, stats):
         i = order[out.index]
         if out.ok and isinstance(out.value, Body):

@@ -4,7 +4,8 @@ Runs inside a worker process. Parses the HTML once: blocks and head metadata are
 read from the raw tree, then trafilatura (recall-oriented, links kept so link
 density can be judged) extracts the body, `boilerplate.prune` drops generic
 boilerplate, and the body becomes one line per paragraph. Template filtering
-happens later, in the parent, once the whole batch has been seen.
+happens later, in the parent, once the whole batch has been seen; the templates
+its domain already had before this batch (`Cut`) leave the tree before extraction.
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ from datetime import UTC
 
 from lxml import etree
 from trafilatura import bare_extraction
+from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
 from pipelines import boilerplate
-from pipelines.blocks import Block, drop_blocks, normalize, page_blocks, text_key
+from pipelines.blocks import Block, drop_blocks, iter_blocks, normalize, remove_blocks, text_key
 from pipelines.metadata import Meta, build_meta, guess_language, read_head
 from pipelines.models import Dropped, Page
+from pipelines.urls import domain_of
 
 HTML_TYPES = ("text/html", "application/xhtml")
+# A domain's known template: block keys, and container paths whose blocks are all template
+Cut = tuple[frozenset[str], frozenset[str]]
 FALLBACK_WORDS = 20  # fewer body words from the fast path (a page about to be dropped as too short): extract again with trafilatura's fallbacks
 
 
@@ -49,19 +54,29 @@ def _looks_html(page: Page) -> bool:
     return not ctype and head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
 
 
-def _hub_reason(page: Page) -> str:
+def _hub_reason(page: Page, tree: etree._Element) -> str:
+    """Why the page is not an article ("" if it is), judged on its tree, still unchanged."""
     if page.article_hint is not None:
         return ""
     try:
-        from pipelines.classify import classify_page
+        from pipelines.classify import classify_tree
     except ImportError:  # classifier not installed: trust extraction length alone
         return ""
-    kind = classify_page(page.url, page.html, page.headers.get("content-type", "text/html"))
+    kind = classify_tree(page.url, page.html, tree, page.headers.get("content-type", "text/html"))
     return "" if kind.kind == "article" else f"{kind.kind}:{kind.reason}"
 
 
-def _body_lines(tree: etree._Element, url: str, meta: Meta, html_title: str, fast: bool) -> tuple[list[str], int]:
-    doc = bare_extraction(tree, url=url, fast=fast, favor_recall=True, include_comments=False, include_links=True)
+# trafilatura's settings, built once per process (per call they cost ~3% of an extraction).
+# Recall-oriented; links kept so `boilerplate.prune` can judge link density. No URL: it
+# would only make the links absolute (a urljoin each), and links are dropped. Format
+# "txt": bare_extraction then leaves the body tree unserialized; we serialize it after
+# pruning.
+_EXTRACTORS = {fast: Extractor(output_format="txt", fast=fast, recall=True, comments=False, links=True)
+               for fast in (True, False)}
+
+
+def _body_lines(tree: etree._Element, meta: Meta, html_title: str, fast: bool) -> tuple[list[str], int]:
+    doc = bare_extraction(tree, options=_EXTRACTORS[fast])
     body = getattr(doc, "body", None)
     if body is None:
         return [], 0
@@ -91,17 +106,18 @@ def _words(lines: list[str]) -> int:
 
 
 def _extract_body(page: Page, tree: etree._Element, meta: Meta, html_title: str,
-                  drop_keys: frozenset[str] | None) -> tuple[list[str], int]:
+                  drop_keys: frozenset[str] | None, dropped: bool = False) -> tuple[list[str], int]:
     """Body lines of a parsed page: trafilatura's fast path, then its fallbacks when that
-    found next to nothing (on a fresh tree: the first one was cleaned in place)."""
-    if drop_keys:
+    found next to nothing (on a fresh tree: the first one was cleaned in place).
+    `dropped`: the blocks `drop_keys` are already out of `tree`."""
+    if drop_keys and not dropped:
         drop_blocks(tree, drop_keys)
-    lines, pruned = _body_lines(tree, page.url, meta, html_title, fast=True)
+    lines, pruned = _body_lines(tree, meta, html_title, fast=True)
     if _words(lines) < FALLBACK_WORDS:
         tree = load_html(page.html)
         if drop_keys:
             drop_blocks(tree, drop_keys)
-        lines2, pruned2 = _body_lines(tree, page.url, meta, html_title, fast=False)
+        lines2, pruned2 = _body_lines(tree, meta, html_title, fast=False)
         if _words(lines2) > _words(lines):
             lines, pruned = lines2, pruned2
     return lines, pruned
@@ -119,9 +135,11 @@ def reparse_body(page: Page, drop_keys: frozenset[str], meta: Meta) -> Body | Dr
     return Body(lines, pruned, norms, [text_key(n) for n in norms])
 
 
-def parse_page(page: Page) -> Parsed | Dropped:
+def parse_page(page: Page, cut: Cut | None = None) -> Parsed | Dropped:
     """Pass 1 for one page (pass 2's re-extraction without template blocks is
-    `reparse_body`)."""
+    `reparse_body`). `cut`: its domain's template as known before this batch; those
+    blocks leave the tree before trafilatura chooses the body, so a shared teaser
+    cannot be taken for it (and the page needs no second extraction)."""
     if not page.html or not page.html.strip():
         return Dropped(page.url, "empty")
     if not _looks_html(page):
@@ -129,13 +147,20 @@ def parse_page(page: Page) -> Parsed | Dropped:
     tree = load_html(page.html)
     if tree is None:
         return Dropped(page.url, "empty", "no parsable markup")
-    blocks = page_blocks(tree)
+    found = list(iter_blocks(tree))  # read-only walk, before anything changes the tree
+    blocks = [b for _, b in found]
     head = read_head(tree)
-    hub = _hub_reason(page)
+    hub = _hub_reason(page, tree)
     meta = build_meta(page.url, head, None, page.html)
     if hub:  # not an article: only its blocks (template learning) are needed
         return Parsed(page.url, [], meta, blocks, hub, 0)
-    lines, pruned = _extract_body(page, tree, meta, head.html_title, None)
+    drop_keys = None
+    if cut is not None:
+        keys, paths = cut
+        hits = [(el, b.key) for el, b in found if b.key in keys or b.path in paths]
+        drop_keys = frozenset(k for _, k in hits)
+        remove_blocks([el for el, _ in hits])
+    lines, pruned = _extract_body(page, tree, meta, head.html_title, drop_keys, dropped=True)
     if meta.language is None and lines:
         meta.language = guess_language("\n".join(lines))
     norms = [normalize(x) for x in lines]  # what template filtering compares, done here in the worker
@@ -159,6 +184,7 @@ def warm_up() -> None:
 
     parse_page(Page("http://warm.example/a", html, 200, {"content-type": "text/html"},
                     datetime(2021, 1, 1, tzinfo=UTC), "warm", "pattern"))
+    domain_of("http://www.warm.example.co.uk/")  # tldextract's suffix trie (~0.2 s), else built per reader and worker
     try:  # month names of every dateparser locale (~0.3 s), built the first time a date cue is unclear
         from htmldate.extractors import month_words
     except ImportError:

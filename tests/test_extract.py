@@ -209,3 +209,35 @@ def test_template_text_lookup_matches_a_full_scan() -> None:
     got = [flt.is_template(x) for x in lines]
     assert got == [_cut_reference(ordered, normalize(x)) for x in lines]
     assert got[0] and sum(got) > 50  # the adjacency case, and enough positives to mean something
+
+
+@pytest.mark.timeout(180)
+def test_known_templates_cut_before_extraction(tmp_path: Path) -> None:
+    """A batch of a site whose templates are known from an earlier batch: pass 1 cuts them
+    before trafilatura chooses the body. Same rows as extracting first and cutting after
+    (the second extraction), with next to no page extracted twice."""
+    import shutil
+
+    from bench.backfill import article_pages
+    from pipelines.extract import Learned, finish_pages, parse_all
+
+    pages = [Page(url, body, 200, {"content-type": ctype}, datetime(2026, 1, 1, tzinfo=UTC), "web", None)
+             for url, ctype, body, _ in article_pages(n_sites=2, articles_per_site=160)]
+    earlier, batch = pages[::2], pages[1::2]
+    _run(earlier, tmp_path / "state")
+    shutil.copytree(tmp_path / "state", tmp_path / "state-uncut")
+
+    def second(state: Path, cut: bool) -> ExtractResult:
+        learned = Learned(TemplateStore(state))
+        cuts = learned.cuts(batch) if cut else None
+        if cut:
+            assert set(cuts) == {domain_of(p.url) for p in batch}
+        first, ident = parse_all(batch, SETTINGS, cuts=cuts)
+        return finish_pages(batch, first, state, SETTINGS, "t", ident=ident,
+                            filters=learned.learn(batch, first, ident))
+
+    cut, uncut = second(tmp_path / "state", True), second(tmp_path / "state-uncut", False)
+    assert uncut.stats["reparsed"] >= 5  # short items: their first body was a teaser block
+    assert cut.stats["reparsed"] <= uncut.stats["reparsed"] // 5
+    assert {a.url: a.text for a in cut.articles} == {a.url: a.text for a in uncut.articles}
+    assert len(cut.articles) == len(batch)
