@@ -239,11 +239,8 @@ def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals
     by then. A failed look-ahead is redone here: no page is lost."""
     learned = Learned(TemplateStore(ctx.data.state))
 
-    def start(batch: Batch | None) -> tuple[ahead.Job, dict] | None:
-        if batch is None or not batch.pages:
-            return None
-        cuts = learned.cuts(batch.pages)
-        return ahead.start(batch.pages, ctx.settings, cuts), cuts
+    def start(batch: Batch | None) -> ahead.Job | None:
+        return ahead.start(batch.pages, ctx.settings, learned.cuts(batch.pages)) if batch and batch.pages else None
 
     job = None
     try:
@@ -253,13 +250,13 @@ def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals
             batch = nxt
             if batch.pages:
                 started = time.monotonic()
-                done = job[0].result() if job is not None else None
+                done = job.result() if job is not None else None
                 if done is None:
-                    if job is not None and job[0].error:
-                        get_run_logger().warning("%s; pass 1 of this batch runs again here", job[0].error)
+                    if job is not None and job.error:
+                        get_run_logger().warning("%s; pass 1 of this batch runs again here", job.error)
                         totals.counts["pass1_redone"] += 1
                     stats: dict[str, float] = {}
-                    first, ident = parse_all(batch.pages, ctx.settings, stats, job[1] if job else None)
+                    first, ident = parse_all(batch.pages, ctx.settings, stats, job.cuts if job else None)
                     done = first, ident, stats
                 batch.parsed, batch.ident, stats = done
                 totals.seconds["extract/pass1"] += stats.get("seconds/parse", 0.0)
@@ -273,7 +270,7 @@ def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals
             yield batch
     finally:
         if job is not None:
-            job[0].cancel()
+            job.cancel()
 
 
 # ---- Dask: read + pass 1 on the cluster -----------------------------------------------

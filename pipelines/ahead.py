@@ -55,6 +55,7 @@ def _child(conn: Connection, reader: Connection, pages: list[Page], settings: Se
 class Job:
     proc: mp.Process
     conn: Connection
+    cuts: dict[str, Cut]  # the templates this pass 1 cut (a redo here must cut the same)
     error: str = ""
 
     def result(self) -> Pass1 | None:
@@ -94,4 +95,4 @@ def start(pages: list[Page], settings: Settings, cuts: dict[str, Cut] | None = N
     finally:
         gc.unfreeze()
     child.close()
-    return Job(proc, conn)
+    return Job(proc, conn, cuts or {})
