@@ -181,7 +181,9 @@ def _page_key(page: Page, parsed: Parsed) -> tuple[str, str]:
 @dataclass
 class Learned:
     """Template state across the batches of a run: the store, and each domain's latest
-    Filter (learned from a batch, or built from the stored state)."""
+    Filter (learned from a batch, or built from the stored state). Only the last batch's
+    domains stay in memory (a CC-NEWS backfill meets thousands); the others are saved,
+    and read again when a later batch has them."""
 
     store: TemplateStore
     filters: dict[str, Filter] = field(default_factory=dict)
@@ -192,8 +194,9 @@ class Learned:
         parsed = {i: p for i, p in enumerate(first) if isinstance(p, Parsed)}
         ident = ident or {}
         ident = {**{i: _page_key(pages[i], p) for i, p in parsed.items() if i not in ident}, **ident}
-        filters = learn(parsed, pages, self.store, ident)
-        self.filters.update(filters)
+        filters = learn(parsed, pages, self.store, ident)  # saves what changed
+        self.filters = dict(filters)
+        self.store.loaded = {d: t for d, t in self.store.loaded.items() if d in filters}
         return filters
 
     def cuts(self, pages: list[Page]) -> dict[str, Cut]:

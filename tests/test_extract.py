@@ -237,6 +237,13 @@ def test_known_templates_cut_before_extraction(tmp_path: Path) -> None:
                             filters=learned.learn(batch, first, ident))
 
     cut, uncut = second(tmp_path / "state", True), second(tmp_path / "state-uncut", False)
+    # only the last batch's domains stay loaded; another site's batch replaces them
+    learned = Learned(TemplateStore(tmp_path / "state"))
+    learned.learn(batch[:40], parse_all(batch[:40], SETTINGS)[0])
+    other = site_pages(build_site(seed=3, host="news.other.example"), hubs=False)
+    learned.learn(other, parse_all(other, SETTINGS)[0])
+    assert set(learned.store.loaded) == set(learned.filters) == {"news.other.example"}
+    assert learned.cuts(batch[:40])  # the first site again: read back from its saved state
     assert uncut.stats["reparsed"] >= 5  # short items: their first body was a teaser block
     assert cut.stats["reparsed"] <= uncut.stats["reparsed"] // 5
     assert {a.url: a.text for a in cut.articles} == {a.url: a.text for a in uncut.articles}
