@@ -69,10 +69,6 @@ _ITEMTYPES = etree.XPath("/descendant::*/@itemtype", smart_strings=False)
 _SCRIPT_TYPES = etree.XPath("descendant::script/@type")  # smart strings: .getparent() is the script
 
 
-# Plain lxml elements: lxml.html's element classes cost a lookup per node.
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
-
-
 @dataclass(slots=True)
 class Signals:
     ld_article: bool = False  # a top-level JSON-LD article item: the page itself

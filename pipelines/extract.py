@@ -178,6 +178,13 @@ def _page_key(page: Page, parsed: Parsed) -> tuple[str, str]:
     return domain_of(page.url), _page_id(parsed.meta.canonical_url or page.url)
 
 
+def _idents(pages: list[Page], parsed: dict[int, Parsed],
+            ident: dict[int, tuple[str, str]] | None) -> dict[int, tuple[str, str]]:
+    """(domain, page id) of every parsed page: `ident`'s, the missing ones computed."""
+    ident = ident or {}
+    return {**{i: _page_key(pages[i], p) for i, p in parsed.items() if i not in ident}, **ident}
+
+
 @dataclass
 class Learned:
     """Template state across the batches of a run: the store, and each domain's latest
@@ -192,9 +199,7 @@ class Learned:
               ident: dict[int, tuple[str, str]] | None = None) -> dict[str, Filter]:
         """Count a batch's pass 1 into its domains' state (saved); their Filters."""
         parsed = {i: p for i, p in enumerate(first) if isinstance(p, Parsed)}
-        ident = ident or {}
-        ident = {**{i: _page_key(pages[i], p) for i, p in parsed.items() if i not in ident}, **ident}
-        filters = learn(parsed, pages, self.store, ident)  # saves what changed
+        filters = learn(parsed, pages, self.store, _idents(pages, parsed, ident))  # saves what changed
         self.filters = dict(filters)
         self.store.loaded = {d: t for d, t in self.store.loaded.items() if d in filters}
         return filters
@@ -271,7 +276,7 @@ def finish_pages(pages: list[Page], first: list[Parsed | Dropped], state_dir: Pa
     t0 = time.monotonic()
     stats = {} if stats is None else stats
     parsed = {i: p for i, p in enumerate(first) if isinstance(p, Parsed)}
-    ident = {**{i: _page_key(pages[i], p) for i, p in parsed.items() if i not in (ident or {})}, **(ident or {})}
+    ident = _idents(pages, parsed, ident)
     if filters is None:
         learned = Learned(TemplateStore(state_dir))
         filters = learned.learn(pages, first, ident)

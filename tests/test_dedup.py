@@ -196,6 +196,16 @@ def test_second_batch_of_a_run_killed_before_commit_is_reconciled(tmp_path):
         assert res.rows[0].is_duplicate
 
 
+def _exact_at_floor(got: float, exact: float, floor: float) -> bool:
+    """A coverage given a floor: the exact value at or above it, a lower bound under it
+    below. True when the pair is at or above the floor."""
+    if exact >= floor:
+        assert got == exact
+        return True
+    assert got < floor and got <= exact
+    return False
+
+
 def test_coverage_with_a_floor_is_exact_above_it_and_below_it_otherwise() -> None:
     """The early stop of verification never changes a decision: at or above the floor
     the share is the exact one, below it the share stays below."""
@@ -210,13 +220,8 @@ def test_coverage_with_a_floor_is_exact_above_it_and_below_it_otherwise() -> Non
         other = np.unique(b)
         exact = coverage(a, other, 3)
         for floor in (0.5, 0.75, 0.9):
-            got = coverage(a, other, 3, floor)
             checked += 1
-            if exact >= floor:
-                above += 1
-                assert got == exact
-            else:
-                assert got < floor and got <= exact
+            above += _exact_at_floor(coverage(a, other, 3, floor), exact, floor)
     assert checked == 1200 and 100 < above < 1100  # both sides of the floor were exercised
 
 
@@ -266,12 +271,8 @@ def test_pool_coverages_equal_pair_coverage_on_real_texts():
                 for o, g in zip(others.tolist(), got.tolist()):
                     exact = pair_coverage(seqs[i], sets[i], seqs[o], sets[o], n)
                     checked += 1
-                    if exact >= floor:
-                        above += 1
-                        assert g == exact
-                    else:
-                        assert g < floor and g <= exact
-                        filtered += g == 0.0 < exact
+                    above += _exact_at_floor(g, exact, floor)
+                    filtered += g == 0.0 < exact
     # both sides of the floor, and the filter's shortcut, were exercised
     assert checked == 3 * 3 * 73 * 72 // 2 and 500 < above < checked // 4 and filtered > checked // 10
 
