@@ -13,11 +13,12 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 
 from flows.crawl import _context
-from flows.process import PAGES_PER_BATCH, process_warcs
+from flows.process import PAGES_PER_BATCH, process_warcs, start_head
 from flows.report import build_report, save_report
 from flows.tasks import RunContext, StageTotals
 from pipelines.atomic import clean_stale_tmp
 from pipelines.lock import RunLock
+from pipelines.settings import load_settings
 from pipelines.warc_read import expand_inputs
 
 
@@ -50,14 +51,26 @@ def backfill_flow(inputs: list[str], data_dir: str | None = None, since: date | 
 
     Run it with `backfill_flow.with_options(task_runner=DaskTaskRunner(address=...))`
     to read and parse the files on a Dask cluster (see `run_backfill`)."""
-    # one name per file, however it was given: completion markers and the seen-URL store key on it
-    warcs = [w if "://" in w else str(Path(w).resolve()) for w in expand_inputs(inputs)]
+    warcs = warc_names(inputs)
     ctx = _context("backfill", data_dir, since=since, until=until, source_label=source_label)
     totals = StageTotals()
     with RunLock(ctx.data.state).acquire(ctx.run_id):
         clean_stale_tmp(ctx.data.root)  # a killed run's half-written Parquet, report, state files
         process_warcs(ctx, warcs, totals, batch_pages)
         return _finish(ctx, totals)
+
+
+def warc_names(inputs: list[str]) -> list[str]:
+    """One name per file, however it was given: completion markers and the seen-URL store key on it."""
+    return [w if "://" in w else str(Path(w).resolve()) for w in expand_inputs(inputs)]
+
+
+def start_backfill(inputs: list[str], data_dir: str | None = None, source_label: str | None = None,
+                   dask_address: str | None = None, batch_pages: int = PAGES_PER_BATCH) -> None:
+    """Start what `run_backfill` with the same arguments will do first (reading, and pass 1
+    of the first batch: `process.start_head`), while the command waits for Prefect's API."""
+    if not dask_address:
+        start_head(warc_names(inputs), load_settings(data_dir=data_dir), source_label, batch_pages)
 
 
 def run_backfill(inputs: list[str], data_dir: str | None = None, since: date | None = None,

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -122,16 +123,18 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _api_ready(args: argparse.Namespace) -> None:
+def _api_ready(args: argparse.Namespace, head_start: Callable[[], None] | None = None) -> None:
     """Wait for the temporary Prefect API started in `main`, once the flow's imports are
     done; what the first batch would load lazily is loaded meanwhile (the server's boot
-    takes one core, this the other)."""
+    takes one core, this the other), then `head_start` starts the flow's first work."""
     if args.api is None:
         return
     from pipelines import dedup, pageparse
 
     pageparse.warm_up()
     dedup.warm_up()
+    if head_start is not None:
+        head_start()
     args.api.wait()
 
 
@@ -157,9 +160,11 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.warc_read import expand_inputs
 
     expand_inputs(args.warcs)  # a missing file fails here, before Prefect starts
-    from flows.backfill import run_backfill
+    from flows.backfill import run_backfill, start_backfill
 
-    _api_ready(args)
+    # reading and the first batch's pass 1 begin while the API boots; the flow takes them over
+    _api_ready(args, lambda: start_backfill(args.warcs, str(settings.data_dir), args.source, args.dask,
+                                            args.batch_pages))
     report = run_backfill(args.warcs, str(settings.data_dir), args.since, args.until, args.source, args.dask,
                           args.batch_pages)
     code = _print_report(report)

@@ -22,6 +22,7 @@ run reads it again (no completion marker) without landing anything twice.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import multiprocessing as mp
 import os
@@ -30,6 +31,7 @@ import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 from prefect import get_run_logger
 from prefect.context import get_run_context
@@ -53,10 +55,12 @@ from flows.tasks import (
 from pipelines import ahead
 from pipelines.dedup import Deduper
 from pipelines.extract import Learned, parse_all
+from pipelines.layout import DataDir
 from pipelines.lifetime import die_with_parent
 from pipelines.markers import is_done
 from pipelines.models import Dropped, Page
 from pipelines.pageparse import Parsed
+from pipelines.settings import Settings
 from pipelines.templates import Filter, TemplateStore
 from pipelines.warc_read import ReadStats, is_transient, read_error_reason, read_pages
 
@@ -75,6 +79,7 @@ class Chunk:
     stats: ReadStats | None = None
     error: str = ""
     parsed: list[Parsed | Dropped] | None = None  # pass 1 already done (Dask)
+    waited: float = 0.0  # seconds the flow waited for this chunk (the report's read_wait)
 
 
 @dataclass
@@ -106,10 +111,19 @@ def process_warcs(ctx: RunContext, warcs: list[str], totals: StageTotals,
         reindexed = deduper.reconcile(str(ctx.data.articles / "**" / "*.parquet"))
         if reindexed:
             log.info("index reconciled with the dataset: %d rows", reindexed)
+        head = take_head(todo, ctx, batch_pages)
         if _dask_runner():  # pass 1 on the cluster, a few files ahead
+            if head is not None:
+                head.cancel()
             batches = _batches(_dask_chunks(ctx, todo), totals, batch_pages)
+        elif head is not None:  # reading and the first batch's pass 1 started before the flow
+            totals.counts["pages_started_before_flow"] = sum(len(c.pages) for c in head.first)
+            batches = _parsed_ahead(ctx, _batches(chain(head.first, head.chunks), totals, batch_pages), totals,
+                                    head.learned, head.job)
         else:  # pass 1 of the next batch in its own process while this one lands
-            batches = _parsed_ahead(ctx, _batches(_read_chunks(ctx, todo, totals), totals, batch_pages), totals)
+            chunks = _read_chunks(todo, ctx.settings, ctx.source_label)
+            batches = _parsed_ahead(ctx, _batches(chunks, totals, batch_pages), totals,
+                                    Learned(TemplateStore(ctx.data.state)))
         started = time.monotonic()
         with contextlib.closing(batches), progress("WARC files landed", len(todo), log.info) as step:
             for batch in batches:
@@ -127,6 +141,7 @@ def process_warcs(ctx: RunContext, warcs: list[str], totals: StageTotals,
 def _batches(chunks: Iterator[Chunk], totals: StageTotals, batch_pages: int) -> Iterator[Batch]:
     batch = Batch()
     for chunk in chunks:
+        totals.seconds["read_wait"] += chunk.waited
         if chunk.parsed is not None:
             batch.parsed = (batch.parsed or []) + chunk.parsed
         batch.pages += chunk.pages
@@ -151,12 +166,12 @@ def _batches(chunks: Iterator[Chunk], totals: StageTotals, batch_pages: int) -> 
 # ---- default: reader processes ------------------------------------------------------
 
 
-def _read_chunks(ctx: RunContext, files: list[str], totals: StageTotals) -> Iterator[Chunk]:
+def _read_chunks(files: list[str], settings: Settings, source_label: str | None) -> Iterator[Chunk]:
     """Chunks of every file, in file order; file i is read by reader i % n, ahead of use."""
-    n = max(1, min(ctx.settings.worker_count, len(files)))
+    n = max(1, min(settings.worker_count, len(files)))
     mpc = mp.get_context("fork")
     queues = [mpc.Queue(maxsize=CHUNKS_AHEAD) for _ in range(n)]
-    procs = [mpc.Process(target=_reader_main, args=(files[r::n], q, ctx.source_label, os.getpid()),
+    procs = [mpc.Process(target=_reader_main, args=(files[r::n], q, source_label, os.getpid()),
                          name=f"newsmill-reader-{r}", daemon=True) for r, q in enumerate(queues)]
     for p in procs:
         p.start()
@@ -166,7 +181,7 @@ def _read_chunks(ctx: RunContext, files: list[str], totals: StageTotals) -> Iter
             while True:
                 started = time.monotonic()
                 chunk = _get(q, proc, path)
-                totals.seconds["read_wait"] += time.monotonic() - started
+                chunk.waited = time.monotonic() - started
                 yield chunk
                 if chunk.last:
                     break
@@ -233,19 +248,21 @@ def _reader_main(paths: list[str], q, source_label: str | None, parent: int) -> 
 # ---- default: pass 1 one batch ahead ---------------------------------------------------
 
 
-def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals) -> Iterator[Batch]:
+def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals, learned: Learned,
+                  first_job: ahead.Job | None = None) -> Iterator[Batch]:
     """Each batch with its pass 1 done and its templates learned; the next batch's pass 1
     runs (pipelines.ahead) while the caller lands this one, cutting the templates known
-    by then. A failed look-ahead is redone here: no page is lost."""
-    learned = Learned(TemplateStore(ctx.data.state))
+    by then. A failed look-ahead is redone here: no page is lost. `first_job`: the first
+    batch's pass 1, already started (`start_head`)."""
 
     def start(batch: Batch | None) -> ahead.Job | None:
         return ahead.start(batch.pages, ctx.settings, learned.cuts(batch.pages)) if batch and batch.pages else None
 
-    job = None
+    job = first_job
     try:
         nxt = next(batches, None)
-        job = start(nxt)
+        if job is None:
+            job = start(nxt)
         while nxt is not None:
             batch = nxt
             if batch.pages:
@@ -271,6 +288,76 @@ def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals
     finally:
         if job is not None:
             job.cancel()
+
+
+# ---- default: a head start, before the flow ----------------------------------------------
+
+
+@dataclass
+class HeadStart:
+    """Reading, and pass 1 of the first batch, started before the flow (`start_head`)."""
+
+    files: list[str]  # the files not done yet, in order
+    settings: Settings
+    source_label: str | None
+    batch_pages: int
+    first: list[Chunk]  # the first batch's chunks, already read; `chunks` goes on after them
+    chunks: Iterator[Chunk]
+    learned: Learned
+    job: ahead.Job | None
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+        self.chunks.close()  # stops the readers
+
+
+_HEAD: list[HeadStart] = []  # at most one: started by the command, taken over by its flow
+
+
+def start_head(files: list[str], settings: Settings, source_label: str | None,
+               batch_pages: int = PAGES_PER_BATCH) -> None:
+    """Start reading `files` (those not done yet) and pass 1 of their first batch now.
+
+    `newsmill backfill` calls this while Prefect's temporary API boots: seconds in which
+    one core would idle. Nothing is written: the flow takes the work over under its lock
+    (`take_head`) if it is for the same files, and stops it otherwise."""
+    state = DataDir(settings.data_dir).state
+    todo = [w for w in files if not is_done(state, w)]
+    if not todo:
+        return
+    chunks = _read_chunks(todo, settings, source_label)
+    first: list[Chunk] = []
+    n = 0
+    for chunk in chunks:  # as `_batches` cuts its first batch
+        first.append(chunk)
+        n += len(chunk.pages)
+        if n >= batch_pages:
+            break
+    pages = [p for c in first for p in c.pages]
+    learned = Learned(TemplateStore(state))
+    job = ahead.start(pages, settings, learned.cuts(pages)) if pages else None
+    head = HeadStart(todo, settings, source_label, batch_pages, first, chunks, learned, job)
+    _HEAD.append(head)
+    atexit.register(_drop_head, head)  # the flow never came (its API did not start, Ctrl-C)
+
+
+def _drop_head(head: HeadStart) -> None:
+    if head in _HEAD:
+        _HEAD.remove(head)
+        head.cancel()
+
+
+def take_head(todo: list[str], ctx: RunContext, batch_pages: int) -> HeadStart | None:
+    """The head start, if it was started for exactly this work; any other one is stopped."""
+    if not _HEAD:
+        return None
+    head = _HEAD.pop()
+    if (head.files, head.source_label, head.batch_pages, head.settings) != (todo, ctx.source_label, batch_pages,
+                                                                              ctx.settings):
+        head.cancel()
+        return None
+    return head
 
 
 # ---- Dask: read + pass 1 on the cluster -----------------------------------------------

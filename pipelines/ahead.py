@@ -25,7 +25,7 @@ import signal
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from pipelines.extract import parse_all
+from pipelines.extract import parse_all, unpickled
 from pipelines.lifetime import die_with_parent
 from pipelines.models import Dropped, Page
 from pipelines.pageparse import Cut, Parsed
@@ -43,7 +43,7 @@ def _child(conn: Connection, reader: Connection, pages: list[Page], settings: Se
     die_with_parent(parent)
     stats: dict[str, float] = {}
     try:
-        first, ident = parse_all(pages, settings, stats, cuts)
+        first, ident = parse_all(pages, settings, stats, cuts, pickled=True)  # unpickled once, by the parent
         payload = pickle.dumps(("ok", first, ident, stats), pickle.HIGHEST_PROTOCOL)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which runs pass 1 itself
         payload = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"[:300]), pickle.HIGHEST_PROTOCOL)
@@ -73,7 +73,7 @@ class Job:
             self.error = f"pass-1 process failed: {msg[1]}"
             return None
         _, first, ident, stats = msg
-        return first, ident, stats
+        return unpickled(first), ident, stats
 
     def cancel(self) -> None:
         if self.proc.is_alive():

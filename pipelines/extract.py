@@ -16,6 +16,7 @@ blocks, build `Article` rows, drop pages left too short.
 from __future__ import annotations
 
 import hashlib
+import pickle
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -32,7 +33,8 @@ from pipelines.templates import DomainTemplates, Filter, TemplateStore, build_fi
 from pipelines.urls import domain_of, normalize_url, url_hash
 from pipelines.workers import run_tasks
 
-__all__ = ["MIN_WORDS", "ExtractResult", "Learned", "extract_one", "extract_pages", "finish_pages", "parse_all"]
+__all__ = ["MIN_WORDS", "ExtractResult", "Learned", "extract_one", "extract_pages", "finish_pages", "parse_all",
+           "unpickled"]
 
 MIN_WORDS = 20  # fewer body words than this: not an article ("too_short")
 
@@ -231,26 +233,47 @@ def _parse_nth(pages: list[Page], cuts: dict[str, Cut],
     return reparse_body(pages[i], keys, meta)
 
 
+def _parse_pickled(pages: list[Page], cuts: dict[str, Cut], i: int) -> tuple[tuple[str, str] | None, bytes]:
+    """Pass 1 of one page as `parse_all(..., pickled=True)` wants it: (domain, page id) of a
+    parsed page, and the result pickled here, in the worker."""
+    out = _parse_nth(pages, cuts, i)
+    return (_page_key(pages[i], out) if isinstance(out, Parsed) else None), pickle.dumps(out, pickle.HIGHEST_PROTOCOL)
+
+
 def parse_all(pages: list[Page], settings: Settings, stats: dict[str, float] | None = None,
-              cuts: dict[str, Cut] | None = None) -> tuple[list[Parsed | Dropped], dict[int, tuple[str, str]]]:
+              cuts: dict[str, Cut] | None = None, pickled: bool = False,
+              ) -> tuple[list[Parsed | Dropped | bytes], dict[int, tuple[str, str]]]:
     """Pass 1 of every page in the worker pool: one result per page, and (domain, page id)
     of each parsed page, noted while the workers go on (what learning needs).
-    `cuts`: templates known before this batch, by domain (`Learned.cuts`)."""
+    `cuts`: templates known before this batch, by domain (`Learned.cuts`).
+    `pickled`: a page's result stays as its worker pickled it (`unpickled` turns it back):
+    for a caller that only passes the results on to another process, which then unpickles
+    them once instead of twice."""
     t0 = time.monotonic()
     stats = {} if stats is None else stats
     warm_up()
-    first: list[Parsed | Dropped] = [Dropped("", "error")] * len(pages)
+    first: list[Parsed | Dropped | bytes] = [Dropped("", "error")] * len(pages)
     ident: dict[int, tuple[str, str]] = {}
-    for out in run_tasks(partial(_parse_nth, pages, cuts or {}), range(len(pages)), settings.worker_count,
+    task = partial(_parse_pickled if pickled else _parse_nth, pages, cuts or {})
+    for out in run_tasks(task, range(len(pages)), settings.worker_count,
                          settings.extract_timeout_s, settings.extract_max_mem_mb, stats):
         if not out.ok:
             first[out.index] = Dropped(pages[out.index].url, out.reason, out.detail)
+        elif pickled:
+            key, first[out.index] = out.value
+            if key is not None:
+                ident[out.index] = key
         else:
             first[out.index] = out.value
             if isinstance(out.value, Parsed):
                 ident[out.index] = _page_key(pages[out.index], out.value)
     stats["seconds/parse"] = time.monotonic() - t0
     return first, ident
+
+
+def unpickled(first: list[Parsed | Dropped | bytes]) -> list[Parsed | Dropped]:
+    """`parse_all(..., pickled=True)`'s results as objects."""
+    return [pickle.loads(x) if isinstance(x, bytes) else x for x in first]
 
 
 def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, run_id: str = "") -> ExtractResult:

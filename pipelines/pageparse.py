@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 
 from lxml import etree
-from trafilatura import bare_extraction
+from trafilatura.core import trafilatura_sequence
 from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
@@ -69,15 +69,32 @@ def _hub_reason(page: Page, tree: etree._Element) -> str:
 # trafilatura's settings, built once per process (per call they cost ~3% of an extraction).
 # Recall-oriented; links kept so `boilerplate.prune` can judge link density. No URL: it
 # would only make the links absolute (a urljoin each), and links are dropped. Format
-# "txt": bare_extraction then leaves the body tree unserialized; we serialize it after
+# "txt": trafilatura then leaves the body tree unserialized; we serialize it after
 # pruning.
 _EXTRACTORS = {fast: Extractor(output_format="txt", fast=fast, recall=True, comments=False, links=True)
                for fast in (True, False)}
 
 
+def _body(tree: etree._Element, options: Extractor) -> etree._Element | None:
+    """`bare_extraction(tree, options=options).body`, on `tree` itself: bare_extraction
+    first copies a tree it is given (~3% of a page's pass 1), and we have no further use
+    for ours. The rest are its steps for our options (no metadata, language or dedup).
+    `tests/test_extract.py` checks the two agree."""
+    try:
+        body, text, _, comments = trafilatura_sequence(tree, options, None)
+    except (TypeError, ValueError):
+        return None
+    if options.max_tree_size and len(body) > options.max_tree_size:
+        etree.strip_tags(body, "hi")
+        if len(body) > options.max_tree_size:
+            return None
+    if len(text) < options.min_output_size and len(comments) < options.min_output_comm_size:
+        return None
+    return body
+
+
 def _body_lines(tree: etree._Element, meta: Meta, html_title: str, fast: bool) -> tuple[list[str], int]:
-    doc = bare_extraction(tree, options=_EXTRACTORS[fast])
-    body = getattr(doc, "body", None)
+    body = _body(tree, _EXTRACTORS[fast])
     if body is None:
         return [], 0
     pruned = boilerplate.prune(body, meta.title or html_title, meta.description)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -22,7 +23,8 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from bench.backfill import article_pages, build_warcs, write_warc
-from flows.backfill import backfill_flow, run_backfill
+from flows import process
+from flows.backfill import backfill_flow, run_backfill, start_backfill
 from flows.cli import main
 from flows.newsweb import build_web, serve_web
 from pipelines.urls import normalize_url
@@ -83,6 +85,44 @@ def test_every_article_landed_once_then_files_skipped(warcs, truth, tmp_path, mo
     assert again["status"] == "ok"
     assert len(again["files"]["warc_skipped_done"]) == FILES and again["files"]["warc_processed"] == []
     assert len(rows(data)) == len(landed), "a re-run lands nothing"
+
+
+def _texts(data: Path) -> list[tuple]:
+    return sorted(duckdb.sql(f"select canonical_url, text, is_duplicate from read_parquet('{data}/articles/**/*.parquet')")
+                  .fetchall())
+
+
+def test_head_start_is_taken_over_by_the_flow_and_lands_the_same_rows(warcs, tmp_path):
+    """`newsmill backfill` starts reading and the first batch's pass 1 while Prefect's API
+    boots; the flow takes that work over instead of doing it again, with the same result."""
+    ahead, plain = tmp_path / "ahead", tmp_path / "plain"
+    start_backfill([str(warcs)], str(ahead), batch_pages=10)
+    head = process._HEAD[0]
+    assert head.job is not None and sum(len(c.pages) for c in head.first) >= 10
+    report = backfill_flow([str(warcs)], str(ahead), batch_pages=10)
+    assert process._HEAD == [], "taken over"
+    assert report["status"] == "ok", report["error"]
+    assert report["totals"]["pages_started_before_flow"] >= 10
+    assert not head.job.proc.is_alive()
+    backfill_flow([str(warcs)], str(plain), batch_pages=10)
+    got, want = _texts(ahead), _texts(plain)
+    assert len(got) >= 0.9 * SITES * PER_SITE
+    assert got == want
+
+
+def test_head_start_for_other_work_is_stopped_not_used(warcs, tmp_path):
+    files = sorted(str(p) for p in warcs.glob("*.warc.gz"))
+    data = tmp_path / "data"
+    start_backfill(files[:1], str(data), batch_pages=10)  # the command and the flow disagree on the files
+    head = process._HEAD[0]
+    report = backfill_flow(files[1:], str(data), batch_pages=10)
+    assert process._HEAD == []
+    assert "pages_started_before_flow" not in report["totals"]
+    assert head.job is None or not head.job.proc.is_alive(), "its pass 1 was stopped"
+    assert not [c.name for c in multiprocessing.active_children() if c.name.startswith("newsmill-")], \
+        "its readers were stopped"
+    assert sorted(report["files"]["warc_processed"]) == files[1:]
+    assert {r[0] for r in rows(data)} and report["status"] == "ok"
 
 
 def test_since_until_window_and_source_label(warcs, truth, tmp_path):

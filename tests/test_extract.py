@@ -248,3 +248,25 @@ def test_known_templates_cut_before_extraction(tmp_path: Path) -> None:
     assert cut.stats["reparsed"] <= uncut.stats["reparsed"] // 5
     assert {a.url: a.text for a in cut.articles} == {a.url: a.text for a in uncut.articles}
     assert len(cut.articles) == len(batch)
+
+
+def test_body_extracted_on_our_own_tree_is_bare_extractions() -> None:
+    """pageparse runs trafilatura's sequence on its parsed tree instead of letting
+    bare_extraction copy it first: the body must be the one bare_extraction gives."""
+    from lxml import etree
+    from trafilatura import bare_extraction
+    from trafilatura.utils import load_html
+
+    from bench.backfill import article_pages
+    from pipelines import pageparse
+
+    htmls = [body for _, _, body, _ in article_pages(2, 10)]
+    htmls.append(b"<html><body><div></div></body></html>")  # trafilatura gives nothing
+    htmls.append(b"<html><body><nav><a href='/'>Home</a></nav><p>Too short.</p></body></html>")
+    for html in htmls:
+        for options in pageparse._EXTRACTORS.values():
+            doc = bare_extraction(load_html(html), options=options)
+            got = pageparse._body(load_html(html), options)
+            assert (got is None) == (doc is None)
+            if got is not None:
+                assert etree.tostring(got) == etree.tostring(doc.body)
