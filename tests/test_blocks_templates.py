@@ -9,9 +9,11 @@ replaced): any divergence on the sample news web or the golden pages fails.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import random
 import re
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -158,7 +160,8 @@ def test_blocks_match_the_reference_walk(web_pages: list[Page]) -> None:
 
 
 @pytest.mark.parametrize("html", ["<p>one <span>two</span> three <b>four</b></p>",
-                                  "<div class='a1'>own<p>para</p><div id='x9'><li>item</li>tail</div></div>"])
+                                  "<div class='a1'>own<p>para</p><div id='x9'><li>item</li>tail</div></div>",
+                                  "<div>a<!-- c -->b<p>p<!-- d -->q</p><?pi x?>t<span>s<!-- e --></span></div>"])
 def test_blocks_of_a_fragment_root(html: str) -> None:
     """A fragment parses to its own root (maybe a block tag): its children are walked."""
     from lxml import html as lxml_html
@@ -182,7 +185,21 @@ def test_normalize_matches_the_regex() -> None:
     ascii_chars = [chr(i) for i in range(128)]
     samples = ["".join(rng.choices(ascii_chars, k=rng.randint(0, 30))) for _ in range(20_000)]
     samples += [chr(i) * 2 + " Ab" for i in range(0x3000)] + ["İstanbul", "a\u0307b", "ǅx", "½²", "e\u0301"]
+    news = [*ascii_chars, "\u201c", "\u201d", "\u2019", "\u2014", "\xa0", "\xa9", "\xe9", "\u0130", "\u2003"]
+    samples += ["".join(rng.choices(news, k=rng.randint(0, 30))) for _ in range(20_000)]
     assert [normalize(s) for s in samples] == [_norm_ref(s) for s in samples]
+
+
+def test_normalize_of_every_character_among_ascii() -> None:
+    """Text whose only non-ASCII characters are outside `\\w` is normalized as ASCII: each
+    code point, word or not, next to ASCII words and alone."""
+    samples = [f"Ab{c}cD {c}" for c in map(chr, range(sys.maxunicode + 1))]
+    assert [normalize(s) for s in samples] == [_norm_ref(s) for s in samples]
+
+
+def test_text_key_is_blake2b() -> None:
+    for norm in ("", "harbor times", "ünïcödé", "x" * 500):
+        assert text_key(norm) == hashlib.blake2b(norm.encode("utf-8"), digest_size=8).hexdigest()
 
 
 # -- templates ---------------------------------------------------------------------------
