@@ -28,10 +28,11 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from operator import itemgetter
 
 from lxml import etree
 
-from .classify_signals import Signals, parse_html, read_signals
+from .classify_signals import Settle, Signals, parse_html, read_signals
 
 __all__ = ["PageKind", "classify_page", "classify_tree"]
 
@@ -42,6 +43,10 @@ XML_START = re.compile(rb"^(\xef\xbb\xbf)?\s*(<[?!][^>]*>\s*)*<(rss|feed|urlset|
 
 LOGIN_TEXT = re.compile(
     r"\b(sign|log) ?in to (continue|read|view|access)|please (sign|log) ?in\b|(subscribers|members) only", re.I)
+LONG_MAIN = 250  # words of main text that make an article by themselves
+# Words of main text from which link density, story links, password boxes and the
+# first paragraphs no longer weigh (and the page is not empty).
+ENOUGH_MAIN = 80
 ERROR_TITLE = re.compile(
     r"\b404\b|\berror (410|500|503)\b|page not found|not be found|does(?:n't| not) exist|no longer available"
     r"|^\s*(error|not found|oops)\b|seite nicht gefunden|page introuvable|página no encontrada",
@@ -77,7 +82,26 @@ def classify_tree(url: str, body: bytes, tree: etree._Element | None, content_ty
 def _classify_html(url: str, tree: etree._Element | None) -> PageKind:
     if tree is None:
         return PageKind("other", "empty", 0.0)
-    return _decide(read_signals(url, tree))
+    return _decide(read_signals(url, tree, _SETTLE))
+
+
+def _settled(sig: Signals, more_teasers: int, more_h1s: bool) -> bool:
+    """Whether `_decide`'s verdict on `sig`, the signals of a page's first part, holds
+    whatever the rest holds: it can only lengthen the main text, add up to
+    `more_teasers` teasers and, if `more_h1s`, date the headline (see `Settle`).
+
+    From `LONG_MAIN` words of main text on, only two points can still move: the
+    teaser penalty, between its worst case (all those teasers over this main text)
+    and none, and the headline's, up to dated. The score rises with both, so if the
+    worst and the best case get the same verdict, so does every page between them:
+    the same score and kind, and the same reason (for an article a positive point
+    the headline's cannot pass, or the headline's at the same level; for a hub a
+    penalty the teasers' cannot pass, or the teasers').
+    """
+    if sig.main_words < LONG_MAIN:
+        return False
+    worst = _verdict(sig, sig.teasers + more_teasers, sig.main_words, sig.headline_dated)
+    return worst == _verdict(sig, sig.teasers, math.inf, sig.headline_dated or more_h1s)
 
 
 def _sniff_other(body: bytes, content_type: str) -> str:
@@ -109,14 +133,20 @@ def _sniff_other(body: bytes, content_type: str) -> str:
 
 
 def _decide(sig: Signals) -> PageKind:
+    return _verdict(sig, sig.teasers, sig.main_words, sig.headline_dated)
+
+
+def _verdict(sig: Signals, teasers: int, main_words: float, headline_dated: bool) -> PageKind:
+    """`_decide`, with the three signals the rest of a page can still change given apart
+    (`_settled` weighs what-ifs of them)."""
     if sig.text_words + sig.link_words < 5:
         return PageKind("other", "empty", 0.0)
     strong = sig.ld_article or sig.microdata_articles == 1
-    if sig.main_words < 120 and not strong and (ERROR_TITLE.search(sig.title) or ERROR_TITLE.search(sig.headline)):
+    if main_words < 120 and not strong and (ERROR_TITLE.search(sig.title) or ERROR_TITLE.search(sig.headline)):
         return PageKind("other", "error_page", 0.02)
     # A login box in the header is common; a page that is little but the box is a wall.
     # (The text search last: it costs more than the rest of the decision.)
-    if sig.main_words < 40 and not strong and sig.teasers < 3 \
+    if main_words < 40 and not strong and teasers < 3 \
             and (sig.password or LOGIN_TEXT.search(sig.first_prose)):
         return PageKind("other", "login_form", 0.02)
 
@@ -137,7 +167,7 @@ def _decide(sig: Signals) -> PageKind:
         points["og_type_article"] = 1.0
     elif sig.og_type == "website":
         points["og_type_website"] = -1.0
-    if sig.headline_dated:
+    if headline_dated:
         points["byline_date_headline"] = 3.0
     elif sig.has_date and sig.has_byline and sig.h1_count >= 1:
         points["byline_date_meta"] = 1.5
@@ -146,26 +176,26 @@ def _decide(sig: Signals) -> PageKind:
     # Main text: decisive when metadata is missing or set on every page of a site.
     # Without metadata of its own, a short main text away from the h1 is likely a
     # box beside a listing.
-    vouched = sig.ld_article or sig.microdata_articles == 1 or sig.headline_dated
-    if sig.main_words >= 250:
+    vouched = sig.ld_article or sig.microdata_articles == 1 or headline_dated
+    if main_words >= LONG_MAIN:
         points["long_main_text"] = 3.0
-    elif sig.main_words >= 80:
+    elif main_words >= 80:
         points["main_text"] = 2.0 if vouched or not sig.main_apart else 0.0
-    elif sig.main_words >= 40:
+    elif main_words >= 40:
         points["short_main_text"] = 1.0 if vouched or not sig.main_apart else -0.5
     else:
         points["no_main_text"] = -2.0
     # Teasers, slug links and link density all measure "a listing": count it once.
     listing = {
         # Related-story blocks under a long article weigh less than a page of teasers.
-        "teaser_blocks": min(3.0, sig.teasers / max(4.0, sig.main_words / 20)) if sig.teasers >= 3 else 0.0,
-        "many_article_links": 2.0 if sig.article_links >= 10 and sig.main_words < 80 else 0.0,
-        "link_dense": 2.0 if _link_density(sig) > 0.5 and sig.main_words < 80 else 0.0,
+        "teaser_blocks": min(3.0, teasers / max(4.0, main_words / 20)) if teasers >= 3 else 0.0,
+        "many_article_links": 2.0 if sig.article_links >= 10 and main_words < ENOUGH_MAIN else 0.0,
+        "link_dense": 2.0 if _link_density(sig) > 0.5 and main_words < ENOUGH_MAIN else 0.0,
     }
-    name, weight = max(listing.items(), key=lambda kv: kv[1])
+    name, weight = max(listing.items(), key=itemgetter(1))
     if weight:
         points[name] = -weight
-    if sig.paginated and sig.main_words < 250:
+    if sig.paginated and main_words < LONG_MAIN:
         points["pagination"] = -1.0
     if sig.slug_url:
         # Weak on purpose: some sites give sections slug-like URLs.
@@ -176,9 +206,14 @@ def _decide(sig: Signals) -> PageKind:
     total = sum(points.values()) - 0.5
     score = 1 / (1 + math.exp(-total))
     kind = "article" if total > 0 else "hub"
-    ranked = sorted(points.items(), key=lambda kv: kv[1], reverse=(kind == "article"))
-    reason = ranked[0][0] if ranked else "no_evidence"
+    # The strongest point (the first of equals): for an article the highest, for a hub the lowest.
+    strongest = max if kind == "article" else min
+    reason = strongest(points.items(), key=itemgetter(1))[0] if points else "no_evidence"
     return PageKind(kind, reason, round(score, 3))
+
+
+# What `read_signals` may leave unread for `_decide`.
+_SETTLE = Settle(ENOUGH_MAIN, LONG_MAIN, _settled)
 
 
 def _link_density(sig: Signals) -> float:

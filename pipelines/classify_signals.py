@@ -1,28 +1,31 @@
-"""What a fetched page carries, read in one pass over its lxml tree.
+"""What a fetched page carries, read from its lxml tree.
 
 The evidence `pipelines.classify` weighs: structured data about the page itself,
 its headline block, the longest run of prose, and how much of it is a listing.
 
 Reading never changes the tree, so one parsed for something else can be reused
-(`pipelines.classify.classify_tree`). It runs once per
-page, so it keeps Python work per element small: text and attribute values come
-from compiled XPath (C), costly checks run only where their answer can matter.
+(`pipelines.classify.classify_tree`). It runs once per page, so it touches as few
+elements from Python as it can (each new lxml.html element object costs a Python
+class lookup): the head's tags come from one filtered pass, attribute values and
+text from C, costly checks run only where their answer can matter, and when the
+caller says what it no longer needs (`Settle`), a page whose main text settles the
+verdict is not walked beyond it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
 from urllib.parse import urlsplit
 
 from lxml import etree
 from trafilatura.utils import load_html
 
-__all__ = ["Signals", "parse_html", "read_signals"]
+__all__ = ["Settle", "Signals", "parse_html", "read_signals"]
 
 ARTICLE_TYPES = {
     "article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
@@ -57,16 +60,21 @@ NO_RUN_TAGS = HEADINGS | {"li", "a", "button", "label"}  # their own text never 
 LONG_ID = re.compile(r"\d{5,}")
 TWO_DIGITS = re.compile(r"\d\d")
 
-# Compiled once: string() is "".join(itertext()) done in C, several times faster.
-_TEXT = etree.XPath("string()", smart_strings=False)
-# Attribute values straight from C: no element objects, and no XPath predicates
-# (libxml2 evaluates those slower than a Python loop). "/descendant::a" rather than
-# "//a": the same nodes, but libxml2 reads "//a" as a child step from every node.
+# Attribute values and counts straight from C: no element objects, and no XPath
+# predicates over many nodes (libxml2 evaluates those slower than a Python loop).
+# "/descendant::a" rather than "//a": the same nodes, but libxml2 reads "//a" as a
+# child step from every node. (Each call also costs a context setup of about a
+# microsecond: not for every element.)
 _PASSWORD = etree.XPath("boolean(descendant::input[@type='password'])")
 _A_RELS = etree.XPath("/descendant::a/@rel", smart_strings=False)
-_LINK_RELS = etree.XPath("descendant::link/@rel", smart_strings=False)
 _ITEMTYPES = etree.XPath("/descendant::*/@itemtype", smart_strings=False)
-_SCRIPT_TYPES = etree.XPath("descendant::script/@type")  # smart strings: .getparent() is the script
+_COUNT_P = etree.XPath("count(descendant::p)")
+_P_CHILDREN = etree.XPath("count(p)")
+_MAIN_TEXTS = etree.XPath("descendant-or-self::*/p[4]/..")  # elements with four <p> children or more
+# The text of the first heading / linked (href) <a> below an element: "" if none.
+_HEADING_TEXT = etree.XPath("string(descendant::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5"
+                            " or self::h6])", smart_strings=False)
+_LINK_TEXT = etree.XPath("string(descendant::a[@href])", smart_strings=False)
 
 
 @dataclass(slots=True)
@@ -82,6 +90,8 @@ class Signals:
     headline_dated: bool = False  # a byline and a date beside the h1, outside any listing
     main_words: int = 0  # longest run of prose paragraphs
     main_apart: bool = False  # the main text is not under the h1 (before it, or after teasers)
+    # text_words, link_words, article_links, password and first_prose are counted only
+    # until the main text is long enough for the caller to ignore them (`Settle`).
     text_words: int = 0  # all visible non-link words
     link_words: int = 0
     teasers: int = 0  # headings that link to another page
@@ -92,6 +102,25 @@ class Signals:
     title: str = ""
     headline: str = ""  # text of the first h1
     first_prose: str = ""  # the first few paragraphs, for login walls
+
+
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """What the caller's verdict no longer needs, so that `read_signals` can skip it.
+
+    From `counts_until` words of main text on, the verdict ignores text and link
+    words, story links, the first paragraphs and password boxes: they are no longer
+    counted. From `words` on, it also ignores where the main text is and whether the
+    page is paginated, and `settled(partial, more_teasers, more_h1s)` may say that
+    the verdict on `partial` stands whatever the rest of the page holds, given that
+    the rest can only lengthen the main text, add at most `more_teasers` teasers,
+    and (if `more_h1s`) more h1s, which may date the headline. All else in `partial`
+    is final.
+    """
+
+    counts_until: int
+    words: int
+    settled: Callable[[Signals, int, bool], bool]
 
 
 def parse_html(body: bytes) -> etree._Element | None:
@@ -105,42 +134,74 @@ def parse_html(body: bytes) -> etree._Element | None:
         return None
 
 
-def read_signals(url: str, tree: etree._Element) -> Signals:
+def read_signals(url: str, tree: etree._Element, settle: Settle | None = None) -> Signals:
+    """The page's signals; with `settle`, only those it leaves the verdict needing:
+    the likely main text is read first, alone, and if that settles the verdict the
+    rest of the body is not walked (`_settled_by_main_text`)."""
     sig = Signals()
-    _read_jsonld(tree, sig)
-    _read_meta(tree, sig)
-    _read_body(url, tree, sig)
+    body, has_inputs = _read_tags(tree, sig)
+    sig.microdata_articles = sum(
+        1 for t in _ITEMTYPES(tree) if t.rsplit("/", 1)[-1].strip().lower() in ARTICLE_TYPES
+    )
+    if not _read_body(url, tree if body is None else body, has_inputs, sig, settle):
+        sig.paginated = sig.paginated or any(rel in ("next", "prev") for rel in _A_RELS(tree))
     return sig
 
 
-def _read_jsonld(tree: etree._Element, sig: Signals) -> None:
-    for kind in _SCRIPT_TYPES(tree):
-        if "ld+json" not in kind.lower():
-            continue
-        script = kind.getparent()
-        try:
-            items = _top_items(json.loads(script.text or ""))
-        except (ValueError, RecursionError):  # broken or absurdly nested JSON-LD: no evidence
-            continue
-        # Several article items side by side are the teasers of a listing.
-        if sum(bool(_types(item) & ARTICLE_TYPES) for item in items) >= 3:
+def _read_tags(tree: etree._Element, sig: Signals) -> tuple[etree._Element | None, bool]:
+    """JSON-LD, meta tags, link rels and the title, in one pass over these elements
+    (on a big page a pass costs more than their element objects). Also finds the
+    body, and whether there is any <input> (else no password box to look for)."""
+    body = title = None
+    has_inputs = False
+    for el in tree.iterdescendants("script", "meta", "link", "title", "body", "input"):
+        tag = el.tag
+        if tag == "meta":
+            _read_meta(el, sig)
+        elif tag == "script":
+            kind = el.get("type")
+            if kind and "ld+json" in kind.lower():
+                _read_jsonld(el.text, sig)
+        elif tag == "link":
+            rel = (el.get("rel") or "").lower()
+            if rel in ("next", "prev"):
+                sig.paginated = True
+            elif rel == "author":
+                sig.has_byline = True
+        elif tag == "title":
+            title = el if title is None else title
+        elif tag == "body":
+            body = el if body is None else body
+        else:
+            has_inputs = True
+    sig.title = (_text(title) if title is not None else "").strip()[:200]
+    return body, has_inputs
+
+
+def _read_jsonld(text: str | None, sig: Signals) -> None:
+    try:
+        items = _top_items(json.loads(text or ""))
+    except (ValueError, RecursionError):  # broken or absurdly nested JSON-LD: no evidence
+        return
+    # Several article items side by side are the teasers of a listing.
+    if sum(bool(_types(item) & ARTICLE_TYPES) for item in items) >= 3:
+        sig.ld_hub = True
+        return
+    for item in items:
+        # Only the page's own item counts: NewsArticle items inside an
+        # ItemList are the teasers of a listing.
+        types = _types(item)
+        main = item.get("mainEntity")
+        main_types = _types(main)
+        if types & HUB_TYPES or main_types & HUB_TYPES or isinstance(main, dict) and "itemListElement" in main:
             sig.ld_hub = True
-            continue
-        for item in items:
-            # Only the page's own item counts: NewsArticle items inside an
-            # ItemList are the teasers of a listing.
-            types = _types(item)
-            main = item.get("mainEntity")
-            main_types = _types(main)
-            if types & HUB_TYPES or main_types & HUB_TYPES or isinstance(main, dict) and "itemListElement" in main:
-                sig.ld_hub = True
-            elif types & ARTICLE_TYPES or main_types & ARTICLE_TYPES:
-                sig.ld_article = True
-                article = item if types & ARTICLE_TYPES else main
-                sig.has_date = sig.has_date or bool(article.get("datePublished"))
-                sig.has_byline = sig.has_byline or bool(article.get("author"))
-            elif types & {"webpage"}:
-                sig.ld_webpage = True
+        elif types & ARTICLE_TYPES or main_types & ARTICLE_TYPES:
+            sig.ld_article = True
+            article = item if types & ARTICLE_TYPES else main
+            sig.has_date = sig.has_date or bool(article.get("datePublished"))
+            sig.has_byline = sig.has_byline or bool(article.get("author"))
+        elif types & {"webpage"}:
+            sig.ld_webpage = True
 
 
 def _top_items(data: object) -> list[dict]:
@@ -162,59 +223,133 @@ def _types(item: object) -> set[str]:
     return {str(v).rsplit("/", 1)[-1].lower() for v in values}
 
 
-def _read_meta(tree: etree._Element, sig: Signals) -> None:
-    for meta in tree.iterdescendants("meta"):
-        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
-        value = (meta.get("content") or "").strip()
-        if not value:
-            continue
-        if key == "og:type":
-            sig.og_type = value.lower()
-        elif key in DATE_META:
-            sig.has_date = True
-        elif key in ("author", "article:author", "sailthru.author", "parsely-author", "byl"):
-            sig.has_byline = True
-    sig.paginated = sig.paginated or any(rel in ("next", "prev") for rel in _A_RELS(tree))
-    title = next(tree.iterdescendants("title"), None)
-    sig.title = (_text(title) if title is not None else "").strip()[:200]
-    for rel in _LINK_RELS(tree):
-        rel = rel.lower()
-        if rel in ("next", "prev"):
-            sig.paginated = True
-        elif rel == "author":
-            sig.has_byline = True
+def _read_meta(meta: etree._Element, sig: Signals) -> None:
+    key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+    value = (meta.get("content") or "").strip()
+    if not value:
+        return
+    if key == "og:type":
+        sig.og_type = value.lower()
+    elif key in DATE_META:
+        sig.has_date = True
+    elif key in ("author", "article:author", "sailthru.author", "parsely-author", "byl"):
+        sig.has_byline = True
 
 
-def _read_body(url: str, tree: etree._Element, sig: Signals) -> None:
-    host = _host(url)
+def _read_body(url: str, root: etree._Element, has_inputs: bool, sig: Signals, settle: Settle | None) -> bool:
+    """The body's signals; True if only the main text was read (see `read_signals`)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # a malformed URL ("http://[x") has no usable host
+        parts, host = None, ""
     sig.paginated = sig.paginated or bool(PAGINATION_URL.search(url))
-    sig.slug_url = _article_like(url, host)
-    body = next(tree.iterdescendants("body"), None)
-    root = body if body is not None else tree
-    walk = _Walk(host, has_inputs=next(root.iter("input"), None) is not None)
+    sig.slug_url = parts is not None and _story_path(parts.path)
+    walk = _Walk(host, has_inputs)
+    if settle is not None:
+        if _settled_by_main_text(root, walk, sig, settle):
+            return True
+        walk.counts_until = settle.counts_until
     walk.visit(root, in_link=False, aside=False)
     walk.finish()
-    sig.main_words = walk.best
-    sig.main_apart = walk.best_apart and walk.h1_count > 0
-    sig.teasers, sig.article_links = walk.teasers, len(walk.article_hrefs)
-    sig.link_words, sig.text_words = walk.link_words, walk.text_words
-    sig.h1_count, sig.password = walk.h1_count, walk.password
-    sig.first_prose, sig.headline = walk.first_prose, walk.headline
-    sig.headline_dated = walk.headline_date and walk.headline_byline
-    sig.microdata_articles = sum(
-        1 for t in _ITEMTYPES(tree) if t.rsplit("/", 1)[-1].strip().lower() in ARTICLE_TYPES
-    )
+    walk.fill(sig)
+    return False
+
+
+def _settled_by_main_text(root: etree._Element, walk: _Walk, sig: Signals, settle: Settle) -> bool:
+    """Whether the likely main text, read alone, settles the verdict: the element with
+    the most <p> children (four or more), walked as the whole walk from `root` would
+    walk it. If so, `sig` has what `settle` needs and the body needs no whole walk;
+    if not, `walk` (the whole walk, still to come) may have judged the first h1.
+
+    Its runs of prose are never longer than the whole walk's (one of those may have
+    started before it), so `settle` is asked with the longest as the main text: once
+    it has `settle.words` words, and again at its end. The rest of the page can only
+    add teasers: at most one per heading with a child, and one per link around a
+    heading. The whole walk counts the first h1 it meets and judges its context
+    first; any other h1 may add to that. (No card box can hold the main text: every
+    element above it has four <p> or more.)
+    """
+    mains = _MAIN_TEXTS(root)
+    main = mains[0] if len(mains) == 1 else max(mains, key=_P_CHILDREN, default=None)
+    state = None if main is None else _walk_state(main, root)
+    if state is None or state[0]:
+        return False  # not read as prose
+    bounds: tuple[int, bool] | None = None  # more teasers, more h1s: found when first asked
+
+    def settled(probe: _Walk) -> bool:
+        nonlocal bounds
+        if bounds is None:
+            headings = list(root.iter(*HEADINGS))
+            h1s = [h for h in headings if h.tag == "h1"]
+            h1 = next((h for h in h1s if _walk_state(h, root) is not None), None)
+            sig.h1_count = int(h1 is not None)
+            if h1 is not None:
+                sig.headline = _text(h1).strip()[:200]
+                walk._headline_context(h1)
+                walk.judged = h1
+                sig.headline_dated = walk.headline_date and walk.headline_byline
+            teasers = sum(1 for h in headings if len(h)) + len({a for h in headings for a in h.iterancestors("a")})
+            bounds = teasers, len(h1s) > sig.h1_count
+        sig.main_words, sig.text_words = max(probe.run, probe.best), probe.text_words
+        probe.next_ask = math.inf  # not settled: asked again at the end
+        return settle.settled(sig, *bounds)
+
+    probe = _Walk(walk.host, walk.has_inputs, settle.counts_until)
+    probe.ask, probe.next_ask = settled, settle.words
+    try:
+        probe.visit(main, in_link=False, aside=state[1])
+    except _Settled:
+        return True
+    words = max(probe.run, probe.best)  # once more with all of it, unless asked with as much
+    return words >= settle.words and words > sig.main_words and settled(probe)
+
+
+class _Settled(Exception):
+    """The verdict stands whatever the rest of the page holds: the walk ends."""
+
+
+def _walk_state(el: etree._Element, root: etree._Element) -> tuple[bool, bool] | None:
+    """(in_link, aside) as the walk from `root` reaches `el`, or None if it never does.
+    Boxes a card opens are not known here: aside only from the elements above."""
+    if el is root:
+        return False, False
+    above = []
+    for parent in el.iterancestors():
+        above.append(parent)
+        if parent is root:
+            break
+    else:
+        return None
+    in_link = aside = False
+    for parent in reversed(above):
+        tag = parent.tag
+        if tag in SKIP_TAGS:
+            return None
+        if tag == "a":
+            in_link = True
+        elif not in_link:
+            if tag in PROSE_TAGS:
+                return None
+            aside = aside or _boxed(parent, tag)
+    return in_link, aside
 
 
 class _Walk:
-    """One pass over the body in document order, skipping nav/footer/script subtrees."""
+    """One pass over the body (or a part of it) in document order, skipping
+    nav/footer/script subtrees."""
 
-    __slots__ = ("article_hrefs", "best", "best_apart", "first_prose", "h1_count", "h1_teasers", "h1s", "has_inputs",
-                 "headline", "headline_byline", "headline_date", "host", "link_words", "password", "run",
-                 "run_apart", "seen", "teasers", "text_words")
+    __slots__ = ("article_hrefs", "ask", "ask_due", "best", "best_apart", "counting", "counts_until", "first_prose",
+                 "h1_count", "h1_teasers", "h1s", "has_inputs", "headline", "headline_byline", "headline_date", "host",
+                 "judged", "link_words", "next_ask", "password", "run", "run_apart", "seen", "teasers", "text_words")
 
-    def __init__(self, host: str, has_inputs: bool = True) -> None:
+    def __init__(self, host: str, has_inputs: bool = True, counts_until: float = math.inf) -> None:
         self.host = host
+        # Text and link words, story links, the first paragraphs and password boxes are
+        # counted until a run of prose has counts_until words (the caller's verdict
+        # ignores them then); runs, teasers and h1s always.
+        self.counting = True
+        self.counts_until = counts_until
         self.has_inputs = has_inputs  # no <input> under the root: no password box to look for
         self.run = self.best = 0  # current and longest run of prose
         self.run_apart = self.best_apart = False
@@ -224,6 +359,12 @@ class _Walk:
         self.password = self.headline_date = self.headline_byline = False
         self.first_prose = self.headline = ""
         self.h1s: list[etree._Element] = []  # their context is read after the walk
+        self.judged: etree._Element | None = None  # an h1 whose context was read before it
+        # Asked, between two children once a run of prose has next_ask words, whether
+        # the walk can end: it does (raising _Settled) if ask(self) says so.
+        self.ask: Callable[[_Walk], bool] | None = None
+        self.next_ask: float = math.inf
+        self.ask_due = False
         # The walk's elements, kept so that reading the h1s' context reuses them
         # (a new lxml.html element costs a Python class lookup).
         self.seen: list[list[etree._Element]] = []
@@ -237,23 +378,23 @@ class _Walk:
         if tag.__class__ is not str:
             tag = ""
         if tag in SKIP_TAGS:
-            if self.has_inputs and len(el) and _PASSWORD(el):
+            if self.counting and self.has_inputs and len(el) and _PASSWORD(el):
                 self.password = True
             return False
         headline = False
         if tag == "a":
-            self._link(el, _words(_text(el)))
+            if self.counting or self.run:
+                self._link(el, _words(_text(el)))
             in_link = True
-            heading = next(el.iter(*HEADINGS), None) if len(el) else None
-            if heading is not None and _words(_text(heading)) >= 3:
+            if len(el) and _words(_HEADING_TEXT(el)) >= 3:
                 headline = True
                 self.teasers += 1
                 self._break()
         elif tag in HEADINGS:
             headline = self._heading(el, tag, in_link)
-        elif tag == "article" and _fewer(el, "p", 6):
+        elif tag == "article" and _fewer_p(el, 6):
             self._break()  # a teaser card
-        elif tag == "input" and (el.get("type") or "").lower() == "password":
+        elif tag == "input" and self.counting and (el.get("type") or "").lower() == "password":
             self.password = True
         if in_link:  # a link's text is never prose: only links, headings and boxes inside count
             for child in el:
@@ -262,18 +403,20 @@ class _Walk:
         if tag in PROSE_TAGS:
             self._prose(el, aside)
             return False
-        # Text directly in a div/td (<br>-separated posts) is prose too.
-        text = el.text
-        own = len(text.split()) if text else 0
         children = list(el) if len(el) else ()
         if children:
             self.seen.append(children)
-        for child in children:
-            text = child.tail
-            if text:
-                own += len(text.split())
-        self.text_words += own
-        prose = own >= 8 and tag not in NO_RUN_TAGS
+        prose = False
+        if self.counting or not aside:  # else its own words count for nothing
+            # Text directly in a div/td (<br>-separated posts) is prose too.
+            text = el.text
+            own = len(text.split()) if text else 0
+            for child in children:
+                text = child.tail
+                if text:
+                    own += len(text.split())
+            self.text_words += own
+            prose = own >= 8 and tag not in NO_RUN_TAGS
         if children or prose:
             aside = aside or _boxed(el, tag)
         if prose and not aside:
@@ -282,8 +425,22 @@ class _Walk:
         for child in children:
             # After a teaser title, the rest of a small card is its summary, not a story.
             if self.visit(child, False, aside or card) and not card:
-                card = _fewer(el, "p", 4)
+                card = _fewer_p(el, 4)
+            if self.ask_due:
+                self.ask_due = False
+                if self.ask(self):
+                    raise _Settled
         return headline
+
+    def fill(self, sig: Signals) -> None:
+        """Put the walk's counts into `sig`."""
+        sig.main_words = self.best
+        sig.main_apart = self.best_apart and self.h1_count > 0
+        sig.teasers, sig.article_links = self.teasers, len(self.article_hrefs)
+        sig.link_words, sig.text_words = self.link_words, self.text_words
+        sig.h1_count, sig.password = self.h1_count, self.password
+        sig.first_prose, sig.headline = self.first_prose, self.headline
+        sig.headline_dated = self.headline_date and self.headline_byline
 
     def _heading(self, el: etree._Element, tag: str, in_link: bool) -> bool:
         """Count a heading; True if it links to another page (a teaser's title)."""
@@ -294,9 +451,7 @@ class _Walk:
                 self.headline = _text(el).strip()[:200]
             self.h1s.append(el)
         # A wrapping link counted it already.
-        link = None if in_link or not len(el) else next(
-            (a for a in el.iterdescendants("a") if a.get("href") is not None), None)
-        if link is not None and _words(_text(link)) >= 3:
+        if not in_link and len(el) and _words(_LINK_TEXT(el)) >= 3:
             self.teasers += 1
             self._break()  # a linked headline starts a new teaser
             return True
@@ -305,6 +460,8 @@ class _Walk:
     def _prose(self, p: etree._Element, aside: bool) -> None:
         """A paragraph: its words outside links (inline links in a sentence still count
         as prose), then its own links; its subtree is not walked further."""
+        if aside and not (self.counting or self.run):
+            return  # no words count, and no link can break a run
         text = _text(p)
         total = len(text.split())
         linked = 0
@@ -316,7 +473,7 @@ class _Walk:
                 own_links.append((a, words))
         prose = total - linked if linked < total * 0.5 else 0
         self.text_words += prose
-        if len(self.first_prose) < 500:
+        if self.counting and len(self.first_prose) < 500:
             self.first_prose += " " + text
         if prose >= 8 and not (aside or _boxed(p, p.tag)):
             self._add(prose)
@@ -324,10 +481,11 @@ class _Walk:
             self._link(a, words)
 
     def _link(self, a: etree._Element, words: int) -> None:
-        self.link_words += words
-        href = a.get("href") or ""
-        if words >= 3 and _article_like(href, self.host):
-            self.article_hrefs.add(href)
+        if self.counting:
+            self.link_words += words
+            href = a.get("href") or ""
+            if words >= 3 and _article_like(href, self.host):
+                self.article_hrefs.add(href)
         if words >= 5 and self.run:
             self._break()  # a standalone headline link between blocks
 
@@ -336,6 +494,10 @@ class _Walk:
             # Teaser titles between the h1 and this text (or no h1 yet): not the h1's story.
             self.run_apart = self.h1_teasers is None or self.teasers - self.h1_teasers >= 2
         self.run += words
+        if self.run >= self.next_ask:
+            self.ask_due = True
+        if self.run >= self.counts_until:
+            self.counting = False
 
     def finish(self) -> None:
         self._break()
@@ -343,7 +505,8 @@ class _Walk:
         for h1 in self.h1s:
             if self.headline_date and self.headline_byline:
                 break
-            self._headline_context(h1)
+            if h1 is not self.judged:
+                self._headline_context(h1)
 
     def _break(self) -> None:
         if self.run > self.best:
@@ -362,9 +525,9 @@ class _Walk:
         for _ in range(4):
             if node is None:
                 return
-            roots = [child for child in node if child is not below]
-            if _listing(node, roots, below):
+            if _listing(node, below):
                 return  # reached a listing: its dates and bylines are the teasers' own
+            roots = [child for child in node if child is not below]
             for el in _region(roots, below):
                 tag, itemprop = el.tag, el.get("itemprop")
                 if not self.headline_date and (itemprop == "datePublished"
@@ -390,20 +553,21 @@ def _region(roots: list[etree._Element], below: etree._Element | None) -> Iterat
         yield from root.iter(etree.Element)
 
 
-def _listing(node: etree._Element, roots: list[etree._Element], below: etree._Element | None) -> bool:
+def _listing(node: etree._Element, below: etree._Element | None) -> bool:
     """A heading with a link inside, or a link with a heading inside, among the
-    elements `_region` yields (all of them strictly below `node`)."""
+    elements `_region` yields: all strictly below `node`, but none below `below`."""
     if below is not None and _linked_heading(below):
         return True
-    for root in roots:
-        for heading in root.iter("h2", "h3", "h4"):
-            if next(heading.iter("a"), None) is not None:
-                return True
-            for parent in heading.iterancestors():
-                if parent is node:
-                    break
-                if parent.tag == "a":
+    for heading in node.iterdescendants("h2", "h3", "h4"):
+        for parent in heading.iterancestors():
+            if parent is below:
+                break
+            if parent is node:
+                if next(heading.iter("a"), None) is not None:
                     return True
+                break
+            if parent.tag == "a":
+                return True
     return False
 
 
@@ -430,38 +594,34 @@ def _boxed(el: etree._Element, tag: str) -> bool:
     if tag in ("body", "main", "article"):
         return False
     cls, ident = el.get("class"), el.get("id")
-    return bool((cls or ident) and _names_box(f"{cls or ''} {ident or ''}"))
+    return bool(cls or ident) and _names_box(cls, ident)
 
 
 @lru_cache(maxsize=8192)
-def _names_box(names: str) -> bool:
+def _names_box(cls: str | None, ident: str | None) -> bool:
     """Cached: a site repeats its class names on every page."""
-    return ASIDE.search(names) is not None
+    return ASIDE.search(f"{cls or ''} {ident or ''}") is not None
 
 
-def _fewer(el: etree._Element, tag: str, n: int) -> bool:
-    """Fewer than `n` `tag` descendants (stops counting at n)."""
-    return not len(el) or len(list(islice(el.iterdescendants(tag), n))) < n
+def _fewer_p(el: etree._Element, n: int) -> bool:
+    """Fewer than `n` <p> descendants (counted in C: no element objects)."""
+    return not len(el) or _COUNT_P(el) < n
 
 
 def _text(el: etree._Element) -> str:
-    """All the text below `el`, as "".join(el.itertext()): a leaf's own text, else in C."""
-    return _TEXT(el) if len(el) else el.text or ""
+    """All the text below `el`, as "".join(el.itertext()): a leaf's own text, else in C
+    (libxml2's text content, as XPath's string() gives it, without an XPath call's setup)."""
+    return etree.tostring(el, method="text", encoding="unicode", with_tail=False) if len(el) else el.text or ""
 
 
 def _words(text: str) -> int:
     return len(text.split())
 
 
-def _host(url: str) -> str:
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:  # a malformed URL ("http://[x") has no usable host
-        return ""
-
-
+@lru_cache(maxsize=8192)
 def _article_like(href: str, host: str) -> bool:
-    """A link whose path looks like a story: same site, a long slug or a long numeric id."""
+    """A link whose path looks like a story: same site, a long slug or a long numeric id.
+    Cached: a site repeats its links (sections, related stories) on many pages."""
     try:
         parts = urlsplit(href)
         other = parts.hostname if parts.netloc else None
@@ -469,11 +629,16 @@ def _article_like(href: str, host: str) -> bool:
         return False
     if other and host and not other.endswith(host.removeprefix("www.")):
         return False
-    last = parts.path.rstrip("/").rpartition("/")[2]  # the last non-empty segment
+    return _story_path(parts.path)
+
+
+def _story_path(path: str) -> bool:
+    """A long slug or a long numeric id in a URL path."""
+    last = path.rstrip("/").rpartition("/")[2]  # the last non-empty segment
     if not last:
         return False
     slug = last.rsplit(".", 1)[0]
-    return slug.count("-") + slug.count("_") >= 3 or bool(LONG_ID.search(parts.path))
+    return slug.count("-") + slug.count("_") >= 3 or bool(LONG_ID.search(path))
 
 
 def _is_byline(el: etree._Element) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,103 @@ def test_newsweb_pages_by_kind(newsweb) -> None:
                 wrong.append((site.template, path, want, result))
     assert total > 500
     assert not wrong, wrong
+
+
+# Reading less (`Settle`): the verdict must be the one the whole walk gives.
+def _mixed_page(seed: int) -> tuple[str, bytes]:
+    """A page made of randomly chosen parts that stress what reading less must get
+    right: the main text where the walk reads it as prose or not (under a link, a box,
+    a blockquote, nav), teasers before and after it (linked headings, links around
+    headings, nested links), h1s before, after, inside links and nav, bylines and
+    dates beside a later h1, pagination, JSON-LD and og:type that do or do not
+    settle the score."""
+    rng = random.Random(seed)
+    head = ""
+    if rng.random() < 0.5:
+        ld = {"@type": rng.choice(["NewsArticle", "WebPage", "CollectionPage"])}
+        if rng.random() < 0.7:
+            ld.update(datePublished="2026-11-03", author={"name": "A"})
+        head += f"<script type='application/ld+json'>{json.dumps(ld)}</script>"
+    if rng.random() < 0.5:
+        head += f"<meta property='og:type' content='{rng.choice(['article', 'website'])}'>"
+    if rng.random() < 0.3:
+        head += "<meta name='author' content='Lena Marchetti'>"
+    if rng.random() < 0.2:
+        head += "<link rel='next' href='?page=2'>"
+
+    def h1(dated: bool) -> str:
+        extra = ("<p class='byline'>By Lena Marchetti</p><time datetime='2026-11-03'>3 November 2026</time>"
+                 if dated else "")
+        return f"<div class='top'><h1>Council approves budget {rng.randrange(99)}</h1>{extra}</div>"
+
+    def main_text() -> str:
+        paras = "".join(f"<p>{' '.join([PROSE] * rng.randint(1, 3))[:rng.randint(60, 700)]}"
+                        + (f" <a href='/news/x-{i}'>{rng.choice(['a link', 'a much longer link text here'])}</a>"
+                           if rng.random() < 0.2 else "") + "</p>"
+                        for i in range(rng.randint(4, 16)))
+        wrap = rng.choice(["div class='post-body'", "div class='post-body'", "div class='related'",
+                           "section", "blockquote", "nav", "a href='/x'", "article"])
+        return f"<{wrap}>{paras}</{wrap.split()[0]}>"
+
+    parts = [main_text()]
+    if rng.random() < 0.8:
+        parts.insert(rng.randrange(len(parts) + 1), h1(rng.random() < 0.6))
+    for _ in range(rng.randint(0, 3)):
+        kind = rng.randrange(6)
+        if kind == 0:
+            block = _teasers(rng.randint(1, 12), summary=rng.random() < 0.5, byline=rng.random() < 0.3)
+        elif kind == 1:  # links around headings, some nested
+            block = "".join(f"<a href='/news/story-{i}-with-a-long-slug'><h3>Story number {i} gets an update</h3>"
+                            + ("<a href='/y'><h4>Inner heading with words</h4></a>" if rng.random() < 0.3 else "")
+                            + "</a>" for i in range(rng.randint(1, 8)))
+        elif kind == 2:
+            block = h1(rng.random() < 0.5)
+        elif kind == 3:
+            block = "<nav><h1>Menu</h1><h3><a href='/a'>Section link with three words</a></h3></nav>"
+        elif kind == 4:
+            block = f"<aside class='sidebar'><h2><a href='/b'>Most read story of the day</a></h2><p>{PROSE}</p></aside>"
+        else:
+            block = f"<div><p>{PROSE}</p><h2><a href='/c'>Another linked heading here</a></h2><p>{PROSE}</p></div>"
+        parts.insert(rng.randrange(len(parts) + 1), block)
+    url = rng.choice(["https://harbor.example/news/council-approves-budget-after-weeks",
+                      "https://harbor.example/section/politics/", "https://harbor.example/story.php?id=12"])
+    return url, _page("".join(parts), head)
+
+
+def test_reading_less_gives_the_whole_walks_verdict() -> None:
+    from pipelines.classify import _decide
+    from pipelines.classify_signals import read_signals
+
+    pages = [_mixed_page(seed) for seed in range(400)] + _tree_pages()
+    for url, body in pages:
+        tree = load_html(body)
+        if tree is None:
+            continue
+        assert classify_tree(url, body, tree) == _decide(read_signals(url, tree)), url
+
+
+def test_walk_state_is_the_walks(monkeypatch) -> None:
+    """`_walk_state` says which elements the walk visits, in or out of a link, as the
+    walk does (its aside may lack the boxes cards open)."""
+    from pipelines import classify_signals as cs
+
+    visited = {}
+    visit = cs._Walk.visit
+
+    def spy(self, el, in_link, aside):
+        visited[el] = (in_link, aside)
+        return visit(self, el, in_link, aside)
+
+    monkeypatch.setattr(cs._Walk, "visit", spy)
+    for url, body in [_mixed_page(seed) for seed in range(60)] + _tree_pages():
+        tree = load_html(body)
+        if tree is None:
+            continue
+        root = next(tree.iterdescendants("body"), tree)
+        visited.clear()
+        cs.read_signals(url, tree)
+        for el in root.iter():
+            state, seen = cs._walk_state(el, root), visited.get(el)
+            assert (state is None) == (seen is None), (url, el.tag)
+            if state is not None:
+                assert state[0] == seen[0] and state[1] <= seen[1], (url, el.tag)
