@@ -11,7 +11,9 @@ pages at a time:
 
 The run report's `extract` seconds are what this process spent on extraction
 (waiting for pass 1, then pass 2); `extract/pass1` is pass 1's own time, most of
-it hidden behind the batch before.
+it hidden behind the batch before. `newsmill backfill` starts the readers and the
+first batch's pass 1 before the flow, while Prefect's temporary API boots
+(`start_head`); the flow takes that work over when it is for the same files.
 
 With a Dask task runner (`newsmill backfill --dask ADDRESS`), each file is read
 and parsed (extraction pass 1) on the cluster instead, a few files ahead; the
@@ -104,6 +106,7 @@ def process_warcs(ctx: RunContext, warcs: list[str], totals: StageTotals,
     totals.files_skipped += [w for w in warcs if w in done_before]
     totals.counts["warc_files_skipped_done"] += len(done_before)
     if not todo:
+        take_head(todo, ctx, batch_pages)  # a head start (for other files) is stopped
         return totals
     deduper = Deduper.open(ctx.data.state, ctx.settings)
     try:
@@ -349,7 +352,8 @@ def _drop_head(head: HeadStart) -> None:
 
 
 def take_head(todo: list[str], ctx: RunContext, batch_pages: int) -> HeadStart | None:
-    """The head start, if it was started for exactly this work; any other one is stopped."""
+    """The head start, if it was started for exactly this work (never for none); any other
+    one is stopped."""
     if not _HEAD:
         return None
     head = _HEAD.pop()
