@@ -270,3 +270,20 @@ def test_body_extracted_on_our_own_tree_is_bare_extractions() -> None:
             assert (got is None) == (doc is None)
             if got is not None:
                 assert etree.tostring(got) == etree.tostring(doc.body)
+
+
+def test_pages_parse_as_load_html_parses_them() -> None:
+    """pageparse decodes UTF-8 itself (skipping trafilatura's decompression attempts);
+    the tree must be load_html's for UTF-8, other charsets and still-compressed bytes."""
+    import gzip
+
+    from lxml import etree
+    from trafilatura.utils import load_html
+
+    from pipelines import pageparse
+
+    page = "<html><head><title>Café</title></head><body><p>Déjà vu, «quoted» ünïcode.</p></body></html>"
+    latin = page.replace("<head>", "<head><meta charset='iso-8859-1'>")
+    for html in (page.encode("utf-8"), latin.encode("iso-8859-1"), gzip.compress(page.encode("utf-8")),
+                 b"\xef\xbb\xbf" + page.encode("utf-8")):
+        assert etree.tostring(pageparse._load(html)) == etree.tostring(load_html(html))
