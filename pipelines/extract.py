@@ -233,18 +233,20 @@ def _parse_nth(pages: list[Page], cuts: dict[str, Cut],
     return reparse_body(pages[i], keys, meta)
 
 
-def _parse_pickled(pages: list[Page], cuts: dict[str, Cut], i: int) -> tuple[tuple[str, str] | None, bytes]:
-    """Pass 1 of one page as `parse_all(..., pickled=True)` wants it: (domain, page id) of a
-    parsed page, and the result pickled here, in the worker."""
+def _parse_keyed(pages: list[Page], cuts: dict[str, Cut], pickled: bool,
+                 i: int) -> tuple[tuple[str, str] | None, Parsed | Dropped | bytes]:
+    """A pass-1 task: the page's result with its (domain, page id) if parsed (what learning
+    counts it by), both made here in the worker; `pickled`: the result pickled here too."""
     out = _parse_nth(pages, cuts, i)
-    return (_page_key(pages[i], out) if isinstance(out, Parsed) else None), pickle.dumps(out, pickle.HIGHEST_PROTOCOL)
+    key = _page_key(pages[i], out) if isinstance(out, Parsed) else None
+    return key, (pickle.dumps(out, pickle.HIGHEST_PROTOCOL) if pickled else out)
 
 
 def parse_all(pages: list[Page], settings: Settings, stats: dict[str, float] | None = None,
               cuts: dict[str, Cut] | None = None, pickled: bool = False,
               ) -> tuple[list[Parsed | Dropped | bytes], dict[int, tuple[str, str]]]:
     """Pass 1 of every page in the worker pool: one result per page, and (domain, page id)
-    of each parsed page, noted while the workers go on (what learning needs).
+    of each parsed page (what learning needs).
     `cuts`: templates known before this batch, by domain (`Learned.cuts`).
     `pickled`: a page's result stays as its worker pickled it (`unpickled` turns it back):
     for a caller that only passes the results on to another process, which then unpickles
@@ -254,19 +256,14 @@ def parse_all(pages: list[Page], settings: Settings, stats: dict[str, float] | N
     warm_up()
     first: list[Parsed | Dropped | bytes] = [Dropped("", "error")] * len(pages)
     ident: dict[int, tuple[str, str]] = {}
-    task = partial(_parse_pickled if pickled else _parse_nth, pages, cuts or {})
-    for out in run_tasks(task, range(len(pages)), settings.worker_count,
+    for out in run_tasks(partial(_parse_keyed, pages, cuts or {}, pickled), range(len(pages)), settings.worker_count,
                          settings.extract_timeout_s, settings.extract_max_mem_mb, stats):
         if not out.ok:
             first[out.index] = Dropped(pages[out.index].url, out.reason, out.detail)
-        elif pickled:
-            key, first[out.index] = out.value
-            if key is not None:
-                ident[out.index] = key
-        else:
-            first[out.index] = out.value
-            if isinstance(out.value, Parsed):
-                ident[out.index] = _page_key(pages[out.index], out.value)
+            continue
+        key, first[out.index] = out.value
+        if key is not None:
+            ident[out.index] = key
     stats["seconds/parse"] = time.monotonic() - t0
     return first, ident
 
