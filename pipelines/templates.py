@@ -24,8 +24,9 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
+
+import ahocorasick
 
 from pipelines.atomic import tmp_path
 from pipelines.blocks import Block, normalize, text_key
@@ -153,11 +154,6 @@ def _block_json(n: int, by_path: dict[str, int], index: dict[str, str],
     return [n, {index[p]: c for p, c in sorted(by_path.items())}]
 
 
-def _pairs(words: list[str]) -> list[str]:
-    """Adjacent word pairs, "a b" (joined in C)."""
-    return list(map(" ".join, zip(words, islice(words, 1, None))))
-
-
 @dataclass(slots=True)
 class Filter:
     """What pass 2 applies to one domain's pages.
@@ -172,40 +168,19 @@ class Filter:
     repeated: frozenset[str] = frozenset()
     texts: tuple[str, ...] = ()  # normalized, longest first
     paths: frozenset[str] = frozenset()  # templated containers
-    # A domain can hold thousands of texts, so a line is only compared with the texts all
-    # of whose word pairs it may hold: a text of two words or more is filed under its
-    # longest word pair (long words are the rarer ones; the opening pair of a shared lead-in,
-    # "officials in", would match many lines) with its first and last pairs, a one-word
-    # text under that word.
-    by_pair: dict[str, tuple[tuple[int, str, str], ...]] = field(default_factory=dict, compare=False, repr=False)
-    by_word: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
+    # A domain can hold thousands of texts: one Aho-Corasick automaton over them (" text ",
+    # so only whole words match) finds the ones a line holds in a single scan.
     padded: tuple[str, ...] = field(default=(), compare=False, repr=False)  # " text ", as searched
+    finder: ahocorasick.Automaton | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        by_pair: dict[str, list[tuple[int, str, str]]] = {}
-        by_word: dict[str, list[int]] = {}
-        for i, t in enumerate(self.texts):
-            if " " in t:
-                pairs = _pairs(t.split(" "))
-                by_pair.setdefault(max(pairs, key=len), []).append((i, pairs[0], pairs[-1]))
-            elif t:
-                by_word.setdefault(t, []).append(i)
-        self.by_pair = {p: tuple(ix) for p, ix in by_pair.items()}
-        self.by_word = {w: tuple(ix) for w, ix in by_word.items()}
         self.padded = tuple(f" {t} " for t in self.texts)
-
-    def _candidates(self, words: list[str], after: int) -> list[int]:
-        """Positions (> `after`, ascending: longest first) of the texts that may occur in
-        the line of `words`: one-word texts among its words, longer ones whose longest pair,
-        first and last pairs are among its word pairs."""
-        pairs = set(_pairs(words))
-        by_pair = self.by_pair
-        found = [i for p in by_pair.keys() & pairs for i, first, last in by_pair[p]
-                 if i > after and first in pairs and last in pairs]
-        if self.by_word:
-            found += [i for w in self.by_word.keys() & set(words) for i in self.by_word[w] if i > after]
-        found.sort()
-        return found
+        if any(self.texts):
+            self.finder = ahocorasick.Automaton()
+            for i, t in enumerate(self.padded):
+                if t != "  ":
+                    self.finder.add_word(t, i)
+            self.finder.make_automaton()
 
     def is_template(self, line: str, where: dict[str, str] | None = None, norm: str | None = None,
                     key: str | None = None) -> bool:
@@ -217,23 +192,18 @@ class Filter:
         key = text_key(norm) if key is None else key
         if key in self.keys or (where is not None and where.get(key) in self.paths):
             return True
-        if not self.texts:
+        if self.finder is None:
             return False
-        # Cut the template texts out of the line, longest first; a cut joins words that
-        # were apart, so the candidates are looked up again after each one.
+        # Cut the template texts out of the line, longest first (by position); a cut joins
+        # words that were apart, so the line is searched again after each one.
         rest = f" {norm} "
-        cut = False
-        todo, k = self._candidates(norm.split(), -1), 0
-        while k < len(todo):
-            i = todo[k]
-            k += 1
-            t = self.padded[i]
-            if len(t) <= len(rest) + 1 and t in rest:
-                rest = rest.replace(t, " ")
-                cut = True
-                todo, k = self._candidates(rest.split(), i), 0
-        if not cut:
+        found = {i for _, i in self.finder.iter(rest)}
+        if not found:
             return False
+        while found:
+            i = min(found)
+            rest = rest.replace(self.padded[i], " ")
+            found = {j for _, j in self.finder.iter(rest) if j > i}
         left = rest.split()
         return len(left) < 3 or len(left) < 0.25 * (norm.count(" ") + 1)
 
