@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -138,6 +138,21 @@ def _api_ready(args: argparse.Namespace, head_start: Callable[[], None] | None =
     args.api.wait()
 
 
+@contextlib.contextmanager
+def _flow_settings(args: argparse.Namespace) -> Iterator[None]:
+    """Prefect settings for the command's flow run. On the command's own temporary API,
+    no heartbeats: they let a lasting server mark a run that died as crashed, but this
+    server stops with the run, and ending the heartbeat thread costs each run up to 1 s
+    (it sleeps in whole seconds before it sees the stop)."""
+    if args.api is None:
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 def _print_report(report: dict) -> int:
     from flows.report import summary_lines
 
@@ -152,8 +167,10 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
     from flows.crawl import crawl_flow
 
     _api_ready(args)
-    return _print_report(crawl_flow(str(args.sources), str(settings.data_dir), args.since, args.until, args.max_pages,
-                                    args.scrapy_settings))
+    with _flow_settings(args):
+        report = crawl_flow(str(args.sources), str(settings.data_dir), args.since, args.until, args.max_pages,
+                            args.scrapy_settings)
+    return _print_report(report)
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
@@ -165,8 +182,9 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     # reading and the first batch's pass 1 begin while the API boots; the flow takes them over
     _api_ready(args, lambda: start_backfill(args.warcs, str(settings.data_dir), args.source, args.dask,
                                             args.batch_pages))
-    report = run_backfill(args.warcs, str(settings.data_dir), args.since, args.until, args.source, args.dask,
-                          args.batch_pages)
+    with _flow_settings(args):
+        report = run_backfill(args.warcs, str(settings.data_dir), args.since, args.until, args.source, args.dask,
+                              args.batch_pages)
     code = _print_report(report)
     files = report["files"]
     print(f"  WARC files: {len(files['warc_processed'])} processed, {len(files['warc_skipped_done'])} skipped "
@@ -184,7 +202,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from flows.demo import run_demo
 
-    return run_demo(settings, ready=lambda: _api_ready(args))
+    with _flow_settings(args):
+        return run_demo(settings, ready=lambda: _api_ready(args))
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:

@@ -86,3 +86,22 @@ def test_kill_9_of_the_command_takes_its_server_down(warc, tmp_path):
             proc.wait()
         for pid in _servers_of(proc.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_flow_on_the_commands_own_api_sends_no_heartbeats():
+    """Heartbeats let a lasting server mark a run that died as crashed. The temporary API
+    stops with the run, and ending the heartbeat thread cost each run up to 1 s; a server
+    the user runs (PREFECT_API_URL, no temporary API) keeps them."""
+    from argparse import Namespace
+
+    from prefect.settings import get_current_settings
+
+    from flows.cli import _flow_settings
+
+    default = get_current_settings().flows.heartbeat_frequency
+    assert default is not None
+    with _flow_settings(Namespace(api=object())):
+        assert get_current_settings().flows.heartbeat_frequency is None
+    with _flow_settings(Namespace(api=None)):
+        assert get_current_settings().flows.heartbeat_frequency == default
+    assert get_current_settings().flows.heartbeat_frequency == default
