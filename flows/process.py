@@ -281,12 +281,14 @@ def _parsed_ahead(ctx: RunContext, batches: Iterator[Batch], totals: StageTotals
                 batch.parsed, batch.ident, stats = done
                 totals.seconds["extract/pass1"] += stats.get("seconds/parse", 0.0)
                 # learned before the next batch's pass 1 starts, so that one cuts these templates
-                batch.filters = learned.learn(batch.pages, batch.parsed, batch.ident)
+                # (saved once it has started: it only needs them in memory)
+                batch.filters = learned.learn(batch.pages, batch.parsed, batch.ident, save=False)
                 if learned.store.unreadable:  # read as empty: relearned, not an error
                     totals.counts["templates_state_unreadable"] = len(learned.store.unreadable)
                 totals.seconds["extract"] += time.monotonic() - started  # waited for (overlap not counted)
             nxt = next(batches, None)
             job = start(nxt)
+            learned.store.save_unsaved()
             yield batch
     finally:
         if job is not None:

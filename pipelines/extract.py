@@ -19,7 +19,7 @@ import hashlib
 import pickle
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -34,7 +34,7 @@ from pipelines.urls import domain_of, normalize_url, url_hash
 from pipelines.workers import run_tasks
 
 __all__ = ["MIN_WORDS", "ExtractResult", "Learned", "extract_one", "extract_pages", "finish_pages", "parse_all",
-           "unpickled"]
+           "parse_stream"]
 
 MIN_WORDS = 20  # fewer body words than this: not an article ("too_short")
 
@@ -147,10 +147,11 @@ def extract_one(page: Page, templates: DomainTemplates | Filter | None = None) -
 
 
 def learn(parsed: dict[int, Parsed], pages: list[Page], store: TemplateStore,
-          ident: dict[int, tuple[str, str]] | None = None) -> dict[str, Filter]:
+          ident: dict[int, tuple[str, str]] | None = None, save: bool = True) -> dict[str, Filter]:
     """Count every parsed page's blocks into its domain's state; one Filter per domain.
 
-    `ident`: index -> (domain, page id), when the caller has them."""
+    `ident`: index -> (domain, page id), when the caller has them. `save`: write the
+    domains that changed now; else they are left in `store.unsaved` for the caller."""
     if ident is None:
         ident = {i: _page_key(pages[i], parsed[i]) for i in parsed}
     domains: dict[str, list[int]] = {}
@@ -171,7 +172,9 @@ def learn(parsed: dict[int, Parsed], pages: list[Page], store: TemplateStore,
             state.texts.update((b.key, b.text) for i in idx for b in parsed[i].blocks if b.key in keys)
             changed.append(domain)
         filters[domain] = build_filter(state, keys, paths)
-    store.save(changed)
+    store.unsaved.update(changed)
+    if save:
+        store.save_unsaved()
     return filters
 
 
@@ -198,10 +201,12 @@ class Learned:
     filters: dict[str, Filter] = field(default_factory=dict)
 
     def learn(self, pages: list[Page], first: list[Parsed | Dropped],
-              ident: dict[int, tuple[str, str]] | None = None) -> dict[str, Filter]:
-        """Count a batch's pass 1 into its domains' state (saved); their Filters."""
+              ident: dict[int, tuple[str, str]] | None = None, save: bool = True) -> dict[str, Filter]:
+        """Count a batch's pass 1 into its domains' state; their Filters. `save=False`:
+        the caller saves (`store.save_unsaved()`), e.g. once the next pass 1 is started."""
+        self.store.save_unsaved()  # the domains about to leave memory must not leave unsaved
         parsed = {i: p for i, p in enumerate(first) if isinstance(p, Parsed)}
-        filters = learn(parsed, pages, self.store, _idents(pages, parsed, ident))  # saves what changed
+        filters = learn(parsed, pages, self.store, _idents(pages, parsed, ident), save)
         self.filters = dict(filters)
         self.store.loaded = {d: t for d, t in self.store.loaded.items() if d in filters}
         return filters
@@ -246,31 +251,34 @@ def parse_all(pages: list[Page], settings: Settings, stats: dict[str, float] | N
               cuts: dict[str, Cut] | None = None, pickled: bool = False,
               ) -> tuple[list[Parsed | Dropped | bytes], dict[int, tuple[str, str]]]:
     """Pass 1 of every page in the worker pool: one result per page, and (domain, page id)
-    of each parsed page (what learning needs).
-    `cuts`: templates known before this batch, by domain (`Learned.cuts`).
-    `pickled`: a page's result stays as its worker pickled it (`unpickled` turns it back):
-    for a caller that only passes the results on to another process, which then unpickles
-    them once instead of twice."""
-    t0 = time.monotonic()
-    stats = {} if stats is None else stats
-    warm_up()
+    of each parsed page (what learning needs). See `parse_stream` for the arguments."""
     first: list[Parsed | Dropped | bytes] = [Dropped("", "error")] * len(pages)
     ident: dict[int, tuple[str, str]] = {}
-    for out in run_tasks(partial(_parse_keyed, pages, cuts or {}, pickled), range(len(pages)), settings.worker_count,
-                         settings.extract_timeout_s, settings.extract_max_mem_mb, stats):
-        if not out.ok:
-            first[out.index] = Dropped(pages[out.index].url, out.reason, out.detail)
-            continue
-        key, first[out.index] = out.value
+    for i, key, result in parse_stream(pages, settings, stats, cuts, pickled):
+        first[i] = result
         if key is not None:
-            ident[out.index] = key
-    stats["seconds/parse"] = time.monotonic() - t0
+            ident[i] = key
     return first, ident
 
 
-def unpickled(first: list[Parsed | Dropped | bytes]) -> list[Parsed | Dropped]:
-    """`parse_all(..., pickled=True)`'s results as objects."""
-    return [pickle.loads(x) if isinstance(x, bytes) else x for x in first]
+def parse_stream(pages: list[Page], settings: Settings, stats: dict[str, float] | None = None,
+                 cuts: dict[str, Cut] | None = None, pickled: bool = False,
+                 ) -> Iterator[tuple[int, tuple[str, str] | None, Parsed | Dropped | bytes]]:
+    """`parse_all` as the results come, in completion order: (index, (domain, page id) if
+    parsed, result). `cuts`: templates known before this batch, by domain (`Learned.cuts`).
+    `pickled`: a parsed page's result stays as its worker pickled it (bytes), for a caller
+    that only passes the results on to another process, which then unpickles them once
+    instead of twice. `stats` is complete once the stream is."""
+    t0 = time.monotonic()
+    stats = {} if stats is None else stats
+    warm_up()
+    for out in run_tasks(partial(_parse_keyed, pages, cuts or {}, pickled), range(len(pages)), settings.worker_count,
+                         settings.extract_timeout_s, settings.extract_max_mem_mb, stats):
+        if out.ok:
+            yield out.index, *out.value
+        else:
+            yield out.index, None, Dropped(pages[out.index].url, out.reason, out.detail)
+    stats["seconds/parse"] = time.monotonic() - t0
 
 
 def extract_pages(pages: Iterable[Page], state_dir: Path, settings: Settings, run_id: str = "") -> ExtractResult:

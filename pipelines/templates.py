@@ -169,18 +169,23 @@ class Filter:
     texts: tuple[str, ...] = ()  # normalized, longest first
     paths: frozenset[str] = frozenset()  # templated containers
     # A domain can hold thousands of texts: one Aho-Corasick automaton over them (" text ",
-    # so only whole words match) finds the ones a line holds in a single scan.
+    # so only whole words match) finds the ones a line holds in a single scan. Built on
+    # first use: a batch's Filters are made before the next batch's pass 1 may start,
+    # and that pass needs only their keys and paths.
     padded: tuple[str, ...] = field(default=(), compare=False, repr=False)  # " text ", as searched
     finder: ahocorasick.Automaton | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.padded = tuple(f" {t} " for t in self.texts)
-        if any(self.texts):
+
+    def _finder(self) -> ahocorasick.Automaton | None:
+        if self.finder is None and any(self.texts):
             self.finder = ahocorasick.Automaton()
             for i, t in enumerate(self.padded):
                 if t != "  ":
                     self.finder.add_word(t, i)
             self.finder.make_automaton()
+        return self.finder
 
     def is_template(self, line: str, where: dict[str, str] | None = None, norm: str | None = None,
                     key: str | None = None) -> bool:
@@ -192,18 +197,19 @@ class Filter:
         key = text_key(norm) if key is None else key
         if key in self.keys or (where is not None and where.get(key) in self.paths):
             return True
-        if self.finder is None:
+        finder = self._finder()
+        if finder is None:
             return False
         # Cut the template texts out of the line, longest first (by position); a cut joins
         # words that were apart, so the line is searched again after each one.
         rest = f" {norm} "
-        found = {i for _, i in self.finder.iter(rest)}
+        found = {i for _, i in finder.iter(rest)}
         if not found:
             return False
         while found:
             i = min(found)
             rest = rest.replace(self.padded[i], " ")
-            found = {j for _, j in self.finder.iter(rest) if j > i}
+            found = {j for _, j in finder.iter(rest) if j > i}
         left = rest.split()
         return len(left) < 3 or len(left) < 0.25 * (norm.count(" ") + 1)
 
@@ -258,6 +264,7 @@ class TemplateStore:
         self.root = Path(state_dir) / "templates"
         self.loaded: dict[str, DomainTemplates] = {}
         self.unreadable: list[str] = []
+        self.unsaved: set[str] = set()  # domains changed in memory since their last save
 
     def path(self, domain: str) -> Path:
         return self.root / f"{SAFE_NAME.sub('_', domain.lower()) or '_'}.json"
@@ -281,3 +288,8 @@ class TemplateStore:
             tmp = tmp_path(final)
             tmp.write_bytes(json.dumps(self.get(d).to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
             os.replace(tmp, final)
+            self.unsaved.discard(d)
+
+    def save_unsaved(self) -> None:
+        if self.unsaved:
+            self.save(sorted(self.unsaved))

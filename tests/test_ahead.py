@@ -78,6 +78,22 @@ def test_pass_1_ahead_gives_what_pass_1_here_gives():
     assert not job.proc.is_alive()
 
 
+def test_results_stream_back_while_the_flow_is_busy_elsewhere():
+    """The child sends its results in parts as they are made, and a thread here takes them
+    in: it never waits on a full pipe while the flow lands the batch before (the results of
+    240 pages are far more than a pipe holds), and the parts are unpickled on arrival."""
+    pages = _pages(3, 80)
+    job = ahead.start(pages, Settings(workers=2))
+    job.proc.join(90)  # no result() meanwhile: this process is "busy"
+    assert job.proc.exitcode == 0, "the pass-1 process did not finish while nobody asked for its results"
+    job._receiver.join(10)
+    assert not job._receiver.is_alive()  # everything already received and unpickled
+    first, ident, _ = job.result()
+    assert len(first) == len(pages) and all(isinstance(p, Parsed) for p in first)
+    assert sorted(ident) == list(range(len(pages)))
+    assert all(p.url == page.url for p, page in zip(first, pages, strict=True))
+
+
 def test_a_killed_pass_1_process_is_a_clear_none_and_its_workers_go_too():
     pages = _pages(3, 80)  # a few seconds of work
     job = ahead.start(pages, Settings(workers=2))

@@ -244,6 +244,17 @@ def test_known_templates_cut_before_extraction(tmp_path: Path) -> None:
     learned.learn(other, parse_all(other, SETTINGS)[0])
     assert set(learned.store.loaded) == set(learned.filters) == {"news.other.example"}
     assert learned.cuts(batch[:40])  # the first site again: read back from its saved state
+    # learned without saving (the flow saves once the next pass 1 has started): nothing
+    # written yet, and written before another batch's domains replace it in memory
+    third = site_pages(build_site(seed=5, host="news.third.example"), hubs=False)
+    learned.learn(third, parse_all(third, SETTINGS)[0], save=False)
+    assert learned.store.unsaved == {"news.third.example"}
+    assert not learned.store.path("news.third.example").exists()
+    counted = set(learned.store.loaded["news.third.example"].pages)
+    assert len(counted) >= 5
+    learned.learn(other, parse_all(other, SETTINGS)[0], save=False)
+    assert not learned.store.unsaved and "news.third.example" not in learned.store.loaded
+    assert learned.store.get("news.third.example").pages == counted  # read back from its file
     assert uncut.stats["reparsed"] >= 5  # short items: their first body was a teaser block
     assert cut.stats["reparsed"] <= uncut.stats["reparsed"] // 5
     assert {a.url: a.text for a in cut.articles} == {a.url: a.text for a in uncut.articles}
