@@ -44,6 +44,7 @@ PART_PAGES = 64  # results per message from the child
 
 def _child(conn: Connection, reader: Connection, pages: list[Page], settings: Settings, cuts: dict[str, Cut],
            parent: int) -> None:
+    gc.freeze()  # as in the workers: our GC neither scans nor copies what the flow held at fork
     reader.close()  # the parent's end: ours would keep the pipe open if the parent died
     # Forked from the flow: Prefect's SIGTERM handler would raise in here on terminate().
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -119,11 +120,7 @@ def start(pages: list[Page], settings: Settings, cuts: dict[str, Cut] | None = N
     # Not a daemon: a daemonic process may not fork its workers. `cancel` or `result`
     # always reaps it.
     proc = ctx.Process(target=_child, args=(child, conn, pages, settings, cuts or {}, os.getpid()), name="newsmill-pass1")
-    gc.freeze()  # as for the workers: the child's GC neither scans nor copies what we hold
-    try:
-        proc.start()
-    finally:
-        gc.unfreeze()
+    proc.start()
     child.close()
     job = Job(proc, conn, cuts or {}, len(pages))
     job._receiver = threading.Thread(target=job._receive, name="newsmill-pass1-results", daemon=True)

@@ -58,6 +58,9 @@ def _vm_size_bytes() -> int:
 
 
 def _worker_main(conn: Connection, parent_end: Connection, func: Task, max_mem_mb: int, parent: int) -> None:
+    # What the parent held at fork is frozen here, first thing: the child's GC then
+    # neither scans it nor, writing to it, copies its pages.
+    gc.freeze()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     # Our copy of the parent's end would keep our own pipe open after the parent died;
     # and a parent killed outright ends us too.
@@ -96,13 +99,7 @@ class _Worker:
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_worker_main, args=(child, self.conn, func, max_mem_mb, os.getpid()),
                                 daemon=True)
-        # frozen at fork: the child's GC neither scans nor copies what the parent holds;
-        # the parent unfreezes at once, so nothing of its own stays uncollectable
-        gc.freeze()
-        try:
-            self.proc.start()
-        finally:
-            gc.unfreeze()
+        self.proc.start()
         child.close()
         self.queue: deque[tuple[int, bytes]] = deque()  # in flight, in the order sent
         self.started = 0.0  # when the task at the head of the queue started

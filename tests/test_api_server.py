@@ -105,3 +105,30 @@ def test_a_flow_on_the_commands_own_api_sends_no_heartbeats():
     with _flow_settings(Namespace(api=None)):
         assert get_current_settings().flows.heartbeat_frequency == default
     assert get_current_settings().flows.heartbeat_frequency == default
+
+
+def test_a_flow_commands_imports_leave_the_collectors_sight_before_any_fork():
+    """`newsmill` collects nothing while it imports (GC off from the start of a flow command),
+    then freezes what it loaded and collects in larger steps, before it forks any reader or
+    worker: those inherit a collector that is on. (Only when the command has the process to
+    itself: not when a caller runs `main` in its own.)"""
+    import gc
+    from argparse import Namespace
+    from types import SimpleNamespace
+
+    from flows.cli import _api_ready
+
+    seen = {}
+    threshold = gc.get_threshold()
+    gc.disable()
+    try:
+        api = SimpleNamespace(wait=lambda: seen.setdefault("waited", True))
+        _api_ready(Namespace(api=api, whole_process=True),
+                   head_start=lambda: seen.setdefault("gc on at fork", gc.isenabled()))
+        assert seen == {"gc on at fork": True, "waited": True}
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] > threshold[0]
+    finally:
+        gc.enable()
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
