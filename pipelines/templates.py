@@ -154,6 +154,9 @@ def _block_json(n: int, by_path: dict[str, int], index: dict[str, str],
     return [n, {index[p]: c for p, c in sorted(by_path.items())}]
 
 
+PREFIX_CHARS = 32  # of a template text, in its Filter's automaton
+
+
 @dataclass(slots=True)
 class Filter:
     """What pass 2 applies to one domain's pages.
@@ -168,10 +171,11 @@ class Filter:
     repeated: frozenset[str] = frozenset()
     texts: tuple[str, ...] = ()  # normalized, longest first
     paths: frozenset[str] = frozenset()  # templated containers
-    # A domain can hold thousands of texts: one Aho-Corasick automaton over them (" text ",
-    # so only whole words match) finds the ones a line holds in a single scan. Built on
-    # first use: a batch's Filters are made before the next batch's pass 1 may start,
-    # and that pass needs only their keys and paths.
+    # A domain can hold thousands of texts: one Aho-Corasick automaton finds the ones a line
+    # may hold in a single scan. It holds each text's first PREFIX_CHARS (of " text ", so
+    # only whole words match), a quarter of the automaton to build for the same lookups;
+    # a text found by its prefix is then looked for whole. Built on first use: a batch's
+    # Filters are made before the next batch's pass 1 may start, which needs only keys and paths.
     padded: tuple[str, ...] = field(default=(), compare=False, repr=False)  # " text ", as searched
     finder: ahocorasick.Automaton | None = field(default=None, compare=False, repr=False)
 
@@ -180,12 +184,20 @@ class Filter:
 
     def _finder(self) -> ahocorasick.Automaton | None:
         if self.finder is None and any(self.texts):
-            self.finder = ahocorasick.Automaton()
+            by_prefix: dict[str, list[int]] = {}
             for i, t in enumerate(self.padded):
                 if t != "  ":
-                    self.finder.add_word(t, i)
+                    by_prefix.setdefault(t[:PREFIX_CHARS], []).append(i)
+            self.finder = ahocorasick.Automaton()
+            for prefix, ids in by_prefix.items():
+                self.finder.add_word(prefix, tuple(ids))
             self.finder.make_automaton()
         return self.finder
+
+    def _found(self, finder: ahocorasick.Automaton, rest: str, after: int) -> set[int]:
+        """Positions (> `after`) of the texts `rest` holds."""
+        padded = self.padded
+        return {i for _, ids in finder.iter(rest) for i in ids if i > after and padded[i] in rest}
 
     def is_template(self, line: str, where: dict[str, str] | None = None, norm: str | None = None,
                     key: str | None = None) -> bool:
@@ -203,13 +215,13 @@ class Filter:
         # Cut the template texts out of the line, longest first (by position); a cut joins
         # words that were apart, so the line is searched again after each one.
         rest = f" {norm} "
-        found = {i for _, i in finder.iter(rest)}
+        found = self._found(finder, rest, -1)
         if not found:
             return False
         while found:
             i = min(found)
             rest = rest.replace(self.padded[i], " ")
-            found = {j for _, j in finder.iter(rest) if j > i}
+            found = self._found(finder, rest, i)
         left = rest.split()
         return len(left) < 3 or len(left) < 0.25 * (norm.count(" ") + 1)
 

@@ -26,7 +26,7 @@ from pipelines import blocks, templates
 from pipelines.blocks import Block, drop_blocks, iter_blocks, normalize, page_blocks, text_key
 from pipelines.models import Page
 from pipelines.pageparse import Parsed, parse_page
-from pipelines.templates import DomainTemplates, build_filter
+from pipelines.templates import DomainTemplates, Filter, build_filter
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
 WORD = re.compile(r"\w+")
@@ -255,6 +255,23 @@ def test_templates_match_the_reference_rules(web_pages: list[Page]) -> None:
             assert got == [_is_template_ref(flt.texts, flt.keys, frozenset(), {}, x) for x in merged]
             merged_drops += sum(got)
     assert drops > 100 and merged_drops > 100
+
+
+def test_template_texts_sharing_a_long_opening_are_each_found() -> None:
+    """The Filter's automaton holds each text's opening only: texts that open alike (a
+    newsletter box in two wordings) must each still be found, whole, and nothing that only
+    shares the opening."""
+    lead = "sign up for our morning briefing and get the news that matters"
+    texts = tuple(sorted((f"{lead} delivered to your inbox", f"{lead} every weekday", "read more"),
+                         key=len, reverse=True))
+    flt = Filter(frozenset(), texts=texts)
+    lines = [f"{lead} every weekday", f"{lead} delivered to your inbox", f"{lead} in your inbox",
+             f"a local story {lead} every weekday read more",
+             f"{lead} every weekday of the year we report on the city council and its budget fights",
+             "read more", "read more about the council budget vote at the town hall today"]
+    got = [flt.is_template(x) for x in lines]
+    assert got == [_is_template_ref(texts, frozenset(), frozenset(), {}, normalize(x)) for x in lines]
+    assert got == [True, True, False, True, False, True, False]
 
 
 def test_state_file_of_a_full_and_uneven_state() -> None:
