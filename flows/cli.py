@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None, *, whole_process: bool = False) -> int:
 def _api_ready(args: argparse.Namespace, head_start: Callable[[], None] | None = None) -> None:
     """Wait for the temporary Prefect API started in `main`, once the flow's imports are
     done; what the first batch would load lazily is loaded meanwhile (the server's boot
-    takes one core, this the other), then `head_start` starts the flow's first work."""
+    takes one core, this the other), the garbage collector is set for the run (when the
+    command has the process to itself), then `head_start` starts the flow's first work."""
     if args.api is not None:
         from pipelines import dedup, pageparse
 

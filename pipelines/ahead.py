@@ -13,7 +13,9 @@ forked while another thread is inside lxml can inherit a held lock and hang.)
 
 Results come back in parts as they are made, and a thread here unpickles them on
 arrival: when the last page is done, the batch is all but ready, instead of a
-batch's worth of unpickling holding up the next batch while a core idles.
+batch's worth of unpickling holding up the next batch while a core idles. (That
+thread only reads a pipe and unpickles plain data, never lxml: processes the flow
+forks meanwhile, such as the pass-2 re-extraction pool, inherit no lock of it.)
 
 The child dies with the flow, and its workers with it (`lifetime.die_with_parent`):
 a killed run leaves nothing running and loses nothing landed.
