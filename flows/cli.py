@@ -17,13 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
-from pipelines.lock import DataDirBusy
-from pipelines.lsh_index import DedupIndexError
 from pipelines.settings import Settings, load_settings
-from pipelines.sources import SourcesError, load_sources
-from pipelines.warc_read import WarcInputError
-
-BAD_INPUT = (SourcesError, WarcInputError, DataDirBusy, ValueError)
 
 
 def _date(value: str) -> date:
@@ -95,26 +89,40 @@ def build_parser() -> argparse.ArgumentParser:
 FLOW_COMMANDS = {"crawl", "backfill", "demo"}
 
 
+def _errors() -> tuple[tuple[type[Exception], ...], type[Exception]]:
+    """(what bad input raises, the dedup index's error). Imported once a flow command's
+    temporary API is starting: these modules take ~0.45 s to import (numba among them),
+    which the server's boot, the start's longest wait, need not wait for."""
+    from pipelines.lock import DataDirBusy
+    from pipelines.lsh_index import DedupIndexError
+    from pipelines.sources import SourcesError
+    from pipelines.warc_read import WarcInputError
+
+    return (SourcesError, WarcInputError, DataDirBusy, ValueError), DedupIndexError
+
+
 def main(argv: list[str] | None = None, *, whole_process: bool = False) -> int:
     """`whole_process`: the command has this process to itself (the `newsmill` program),
     so it may tune the process's garbage collector (see `_api_ready`)."""
     args = build_parser().parse_args(argv)
     args.whole_process = whole_process
-    api = None
+    args.api = None
+    bad_input: tuple[type[Exception], ...] = (ValueError,)
+    index_error: tuple[type[Exception], ...] | type[Exception] = ()
     try:
-        settings = load_settings(data_dir=args.data_dir)
         if args.command in FLOW_COMMANDS:
             from flows import api_server
 
-            api = api_server.start()  # boots while the command imports the pipeline; stops at exit
+            args.api = api_server.start()  # boots while the command imports the pipeline; stops at exit
             if whole_process:
                 gc.disable()  # until `_api_ready`: imports make next to no garbage, yet full collections walked them
-        args.api = api
+        bad_input, index_error = _errors()
+        settings = load_settings(data_dir=args.data_dir)
         return COMMANDS[args.command](args, settings)
-    except BAD_INPUT as exc:
+    except bad_input as exc:
         print(f"newsmill {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except DedupIndexError as exc:
+    except index_error as exc:
         hint = "" if args.command == "reindex" else "; `newsmill reindex` rebuilds it from the dataset"
         print(f"newsmill {args.command}: error: dedup index: {exc}{hint}", file=sys.stderr)
         return 1
@@ -183,6 +191,8 @@ def _print_report(report: dict) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.sources import load_sources
+
     load_sources(args.sources)  # a bad file fails here, before Prefect starts
     from flows.crawl import crawl_flow
 
@@ -213,6 +223,8 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.sources import load_sources
+
     load_sources(args.sources)
     from flows.serve import serve_crawl
 
