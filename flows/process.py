@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from pathlib import Path
 
 from prefect import get_run_logger
 from prefect.context import get_run_context
@@ -93,15 +94,16 @@ class Batch:
     closed: list[str] = field(default_factory=list)  # files whose last chunk is in this batch
 
 
-def pending(ctx: RunContext, warcs: list[str]) -> list[str]:
-    return [w for w in warcs if not is_done(ctx.data.state, w)]
+def pending(state: Path, warcs: list[str]) -> list[str]:
+    """The files of `warcs` without a completion marker in `state`."""
+    return [w for w in warcs if not is_done(state, w)]
 
 
 def process_warcs(ctx: RunContext, warcs: list[str], totals: StageTotals,
                   batch_pages: int = PAGES_PER_BATCH) -> StageTotals:
     """Extract, dedup and land every WARC file of `warcs` that is not done yet."""
     log = get_run_logger()
-    todo = pending(ctx, warcs)
+    todo = pending(ctx.data.state, warcs)
     done_before = set(warcs) - set(todo)
     totals.files_skipped += [w for w in warcs if w in done_before]
     totals.counts["warc_files_skipped_done"] += len(done_before)
@@ -328,7 +330,7 @@ def start_head(files: list[str], settings: Settings, source_label: str | None,
     one core would idle. Nothing is written: the flow takes the work over under its lock
     (`take_head`) if it is for the same files, and stops it otherwise."""
     state = DataDir(settings.data_dir).state
-    todo = [w for w in files if not is_done(state, w)]
+    todo = pending(state, files)
     if not todo:
         return
     chunks = _read_chunks(todo, settings, source_label)

@@ -1,6 +1,6 @@
 """Pass 1 of the next batch in a forked process, while this one lands the current batch.
 
-A batch's pass 1 (`extract.parse_all`) is most of its CPU and runs in worker
+A batch's pass 1 (`extract.parse_stream`) is most of its CPU and runs in worker
 processes; the rest (learning templates, dedup, Parquet, the index commit) runs
 in the flow's process while those workers would sit idle. Here the next batch's
 pass 1 runs meanwhile, in a child forked from the flow's thread, which forks its
@@ -116,7 +116,7 @@ class Job:
 
 
 def start(pages: list[Page], settings: Settings, cuts: dict[str, Cut] | None = None) -> Job:
-    """Fork the child that runs `parse_all(pages, cuts)`; the pages are inherited, not sent."""
+    """Fork the child that runs pass 1 (`parse_stream(pages, cuts)`); the pages are inherited, not sent."""
     ctx = mp.get_context("fork")
     conn, child = ctx.Pipe(duplex=False)
     # Not a daemon: a daemonic process may not fork its workers. `cancel` or `result`

@@ -248,13 +248,12 @@ def _parse_keyed(pages: list[Page], cuts: dict[str, Cut], pickled: bool,
 
 
 def parse_all(pages: list[Page], settings: Settings, stats: dict[str, float] | None = None,
-              cuts: dict[str, Cut] | None = None, pickled: bool = False,
-              ) -> tuple[list[Parsed | Dropped | bytes], dict[int, tuple[str, str]]]:
+              cuts: dict[str, Cut] | None = None) -> tuple[list[Parsed | Dropped], dict[int, tuple[str, str]]]:
     """Pass 1 of every page in the worker pool: one result per page, and (domain, page id)
     of each parsed page (what learning needs). See `parse_stream` for the arguments."""
-    first: list[Parsed | Dropped | bytes] = [Dropped("", "error")] * len(pages)
+    first: list[Parsed | Dropped] = [Dropped("", "error")] * len(pages)
     ident: dict[int, tuple[str, str]] = {}
-    for i, key, result in parse_stream(pages, settings, stats, cuts, pickled):
+    for i, key, result in parse_stream(pages, settings, stats, cuts):
         first[i] = result
         if key is not None:
             ident[i] = key
